@@ -1,0 +1,60 @@
+"""Packaging for compare_gan2, a TensorFlow 2 / Keras 3 port of google/compare_gan."""
+
+import pathlib
+
+import setuptools
+
+_ROOT = pathlib.Path(__file__).parent
+
+
+def _version() -> str:
+  """Reads __version__ without importing the package (importing pulls in TF)."""
+  for line in (_ROOT / "compare_gan2" / "__init__.py").read_text().splitlines():
+    if line.startswith("__version__"):
+      return line.split("=")[1].strip().strip('"')
+  raise RuntimeError("compare_gan2/__init__.py defines no __version__")
+
+
+# One line per dependency, pinned to the release line the project is tested on
+# (see ../shared/ENVIRONMENT.md for the measured stack).
+INSTALL_REQUIRES = [
+    "tensorflow>=2.21.0,<2.22",
+    "keras>=3.15.1,<3.16",
+    "tensorflow-gan==2.1.0",
+    # TF-GAN imports TFP; 0.25 is the release built against TF 2.21.
+    "tensorflow-probability>=0.25.0,<0.26",
+    "tensorflow-datasets>=4.9.10,<4.10",
+    # tfds 4.9.10's download path imports it without declaring it.
+    "importlib_resources>=6.0",
+    "gin-config==0.5.0",
+    "absl-py>=2.1,<3",
+    "numpy>=2.0,<2.5",
+]
+
+EXTRAS_REQUIRE = {
+    "test": [
+        "pytest>=8.0,<10",
+        # Reference matrix square roots for the FID parity tests.
+        "scipy>=1.13,<2",
+    ],
+}
+
+setuptools.setup(
+    name="compare_gan2",
+    version=_version(),
+    description="GAN research library for TensorFlow 2 / Keras 3, ported from google/compare_gan.",
+    long_description=(_ROOT / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    license="Apache 2.0",
+    python_requires=">=3.10",
+    packages=setuptools.find_packages(include=["compare_gan2", "compare_gan2.*"])
+    + ["compare_gan2_tools"],
+    package_dir={"compare_gan2_tools": "tools"},
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={
+        "console_scripts": [
+            "compare_gan2_list_configurables=compare_gan2_tools.list_configurables:run",
+        ],
+    },
+)
