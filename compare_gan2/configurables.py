@@ -1,0 +1,133 @@
+"""Registers every compare_gan2 component with gin; import it before parsing.
+
+This is the project's one registration module (DESIGN.md §3). Importing it
+registers, under stable names:
+- losses (`@losses.hinge`, ...) and penalties (`@penalties.wgan_gp`, ...);
+- ops: `@ops.weight_initializer()`, `@ops.SpectralNormConfig()`, the layers
+  `ops.Linear`, `ops.Conv2D`, `ops.Deconv2D`, `ops.Embedding`, and the
+  normalization and attention layers, for binding their constructor arguments
+  (`ops.BatchNorm.decay = 0.9`, `G/ops.BatchNorm.epsilon = 1e-5`);
+- Keras optimizers as `keras.optimizers.<Name>` and learning-rate schedules
+  as `keras.optimizers.schedules.<Name>`;
+- latent distributions as `tf.random.<name>` (compare_gan's
+  `z.distribution_fn = @tf.random.normal`) and their stateless forms.
+
+Parse experiment files with `parse_gin`, which fails on any unknown name or
+parameter and says where (file and line) and what was probably meant.
+"""
+
+import difflib
+import inspect
+import os
+import re
+import tokenize
+from collections.abc import Sequence
+
+import gin
+import keras
+import tensorflow as tf
+
+from compare_gan2 import losses  # noqa: F401  (registers losses)
+from compare_gan2 import penalties  # noqa: F401  (registers penalties)
+from compare_gan2 import registry
+from compare_gan2.ops import attention
+from compare_gan2.ops import initializers  # noqa: F401  (registers weight_initializer)
+from compare_gan2.ops import layers
+from compare_gan2.ops import normalization
+from compare_gan2.ops import spectral_norm  # noqa: F401  (registers SpectralNormConfig)
+
+_KERAS_LAYERS = (layers.Linear, layers.Conv2D, layers.Deconv2D, layers.Embedding,
+                 normalization.BatchNorm, normalization.ConditionalBatchNorm,
+                 normalization.SelfModulatedBatchNorm, normalization.LayerNorm,
+                 attention.NonLocalBlock)
+_MODULATED_NORMS = (normalization.ConditionalBatchNorm, normalization.SelfModulatedBatchNorm)
+# Tensors reach these at call time; a gin binding for them would be a mistake.
+_RANDOM_DENYLIST = ("shape", "seed", "name")
+
+
+def _register_keras_optimizers() -> None:
+  for name, cls in inspect.getmembers(keras.optimizers, inspect.isclass):
+    if issubclass(cls, keras.optimizers.Optimizer) and cls is not keras.optimizers.Optimizer:
+      registry.register_external(cls, module="keras.optimizers", name=name)
+  for name, cls in inspect.getmembers(keras.optimizers.schedules, inspect.isclass):
+    if (issubclass(cls, keras.optimizers.schedules.LearningRateSchedule)
+        and cls is not keras.optimizers.schedules.LearningRateSchedule):
+      registry.register_external(cls, module="keras.optimizers.schedules", name=name)
+
+
+def _register_distributions() -> None:
+  for name in ("normal", "uniform", "truncated_normal", "stateless_normal",
+               "stateless_uniform", "stateless_truncated_normal"):
+    registry.register_external(getattr(tf.random, name), module="tf.random", name=name,
+                               denylist=_RANDOM_DENYLIST)
+
+
+def _register_all() -> None:
+  for cls in _KERAS_LAYERS:
+    # The modulated norms fix center/scale themselves (they learn no gamma/beta).
+    fixed = ("center", "scale") if cls in _MODULATED_NORMS else ()
+    registry.register_external(cls, module="compare_gan2.ops", denylist=fixed)
+  _register_keras_optimizers()
+  _register_distributions()
+
+
+_register_all()
+
+
+class GinConfigError(ValueError):
+  """A gin file or binding that cannot be parsed; the message names the place."""
+
+
+_UNKNOWN_NAME = re.compile(r"No configurable matching (?:reference )?'@?([\w./]+)'")
+
+
+def _suggestion(message: str) -> str:
+  match = _UNKNOWN_NAME.search(message)
+  if not match:
+    return ""
+  wanted = match.group(1).split("/")[-1]
+  # gin accepts any unique dotted suffix of a selector, so compare against each.
+  candidates = {}
+  for entry in registry.entries():
+    parts = entry.selector.split(".")
+    for i in range(len(parts)):
+      candidates.setdefault(".".join(parts[i:]), entry.selector)
+  close = difflib.get_close_matches(wanted, list(candidates), n=3, cutoff=0.6)
+  if not close:
+    return ""
+  return "\n  Did you mean: " + ", ".join(sorted({candidates[c] for c in close})) + "?"
+
+
+def _parse_one(parse, where: str) -> None:
+  try:
+    parse()
+  except (ValueError, SyntaxError, TypeError, tokenize.TokenError) as e:
+    message = str(e)
+    if where not in message:  # gin names the file for most errors, not all.
+      message = f"{where}: {message}"
+    raise GinConfigError(f"{message}{_suggestion(message)}") from e
+
+
+def parse_gin(config_files: Sequence[str] = (), bindings: Sequence[str] = (),
+              finalize: bool = True) -> None:
+  """Parses gin files, then bindings; unknown names fail here, not at run time.
+
+  Args:
+    config_files: gin files, applied in order (later files override).
+    bindings: one-line bindings applied after the files.
+    finalize: lock the config against further changes.
+
+  Raises:
+    GinConfigError: a file is missing, or a name, parameter or value is wrong.
+      The message gives the file and line (or the binding) and close matches.
+  """
+  for path in config_files:
+    if not os.path.isfile(path):
+      raise GinConfigError(f"gin config file not found: {path}")
+  for path in config_files:
+    _parse_one(lambda p=path: gin.parse_config_file(p, skip_unknown=False), path)
+  for binding in bindings:
+    _parse_one(lambda b=binding: gin.parse_config(b, skip_unknown=False),
+               f"gin binding {binding!r}")
+  if finalize:
+    gin.finalize()

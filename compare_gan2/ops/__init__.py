@@ -1,0 +1,1 @@
+"""Keras layers and tensor ops with compare_gan's semantics."""

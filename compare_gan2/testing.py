@@ -1,0 +1,121 @@
+"""Shared test helpers: a 2-replica CPU strategy, tiny G and D, gin hygiene.
+
+Every test suite of the project (and of a user's extension) stands on these:
+
+- `configure_logical_cpus(2)` splits the CPU into two logical devices; call it
+  before TensorFlow initializes its runtime (tests/conftest.py does).
+- `two_replica_cpu_strategy()` is a MirroredStrategy over those devices, for
+  checking that a component gives the same numbers on 1 and 2 replicas.
+- `run_three_ways(fn, inputs)` runs a function eagerly, under `tf.function` and
+  under the 2-replica strategy, returning the three results.
+- `TinyGenerator` / `TinyDiscriminator` are compare_gan's test_utils dummies
+  (test_utils.py:58-84): G = sigmoid(linear(z)) reshaped, D = linear(mean
+  over H, W) returning (probabilities, logits, features).
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from compare_gan2.ops import layers
+
+
+def configure_logical_cpus(count: int = 2) -> None:
+  """Splits the first CPU into `count` logical devices (once, before use).
+
+  Raises:
+    RuntimeError: if TensorFlow already initialized with fewer devices.
+  """
+  cpus = tf.config.list_physical_devices("CPU")
+  if len(tf.config.list_logical_devices("CPU")) >= count:
+    return
+  tf.config.set_logical_device_configuration(
+      cpus[0], [tf.config.LogicalDeviceConfiguration()] * count)
+
+
+def two_replica_cpu_strategy() -> tf.distribute.MirroredStrategy:
+  """A MirroredStrategy over /cpu:0 and /cpu:1 (see configure_logical_cpus)."""
+  if len(tf.config.list_logical_devices("CPU")) < 2:
+    raise RuntimeError("two_replica_cpu_strategy needs configure_logical_cpus(2) "
+                       "to run before TensorFlow initializes.")
+  return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
+def split_batch(strategy: tf.distribute.Strategy, values: Sequence[np.ndarray]):
+  """Gives replica i the i-th contiguous slice of each array, as a PerReplica."""
+  replicas = strategy.num_replicas_in_sync
+
+  def slice_for(context):
+    index = context.replica_id_in_sync_group
+    return tuple(np.array_split(v, replicas)[index] for v in values)
+
+  return strategy.experimental_distribute_values_from_function(slice_for)
+
+
+def run_three_ways(build: Callable[[], Any], fn: Callable[..., Any],
+                   inputs: Sequence[np.ndarray],
+                   strategy: tf.distribute.Strategy | None = None) -> dict[str, Any]:
+  """Runs `fn(obj, *inputs)` eagerly, traced and on a 2-replica strategy.
+
+  Each mode gets a fresh object from `build()` (call keras.utils.set_random_seed
+  inside `build` for equal initial weights). Under the strategy, each replica
+  sees its slice of the batch and the outputs are concatenated along axis 0.
+
+  Returns:
+    {"eager": ..., "function": ..., "mirrored": ...}, each the numpy outputs
+    and the object, as (outputs, obj).
+  """
+  results = {}
+  obj = build()
+  results["eager"] = (tf.nest.map_structure(np.asarray, fn(obj, *inputs)), obj)
+  obj = build()
+  traced = tf.function(lambda *args: fn(obj, *args))
+  results["function"] = (tf.nest.map_structure(np.asarray, traced(*inputs)), obj)
+  strategy = strategy or two_replica_cpu_strategy()
+  with strategy.scope():
+    obj = build()
+  step = tf.function(lambda *args: strategy.run(lambda *a: fn(obj, *a), args=args))
+  per_replica = step(*split_batch(strategy, inputs))
+  gathered = tf.nest.map_structure(lambda t: strategy.gather(t, axis=0), per_replica)
+  results["mirrored"] = (tf.nest.map_structure(np.asarray, gathered), obj)
+  return results
+
+
+@keras.saving.register_keras_serializable(package="compare_gan2.testing")
+class TinyGenerator(keras.Model):
+  """compare_gan's dummy G: sigmoid(linear(z)) reshaped to an image in [0, 1]."""
+
+  def __init__(self, image_shape: Sequence[int] = (4, 4, 1), **kwargs):
+    super().__init__(**kwargs)
+    self.image_shape = tuple(image_shape)
+    self.fc_noise = layers.Linear(int(np.prod(self.image_shape)), name="fc_noise")
+
+  def call(self, z, y=None, training=False):
+    del y  # Unconditional, like compare_gan's dummy.
+    images = tf.sigmoid(self.fc_noise(z, training=training))
+    return tf.reshape(images, [-1, *self.image_shape])
+
+  def get_config(self):
+    return {**super().get_config(), "image_shape": self.image_shape}
+
+
+@keras.saving.register_keras_serializable(package="compare_gan2.testing")
+class TinyDiscriminator(keras.Model):
+  """compare_gan's dummy D: logits = linear(mean over H, W); optional SN."""
+
+  def __init__(self, spectral_norm: layers.SpectralNormArg = False, **kwargs):
+    super().__init__(**kwargs)
+    self.spectral_norm = spectral_norm
+    self.final_fc = layers.Linear(1, spectral_norm=spectral_norm, name="final_fc")
+
+  def call(self, images, y=None, training=False):
+    del y
+    features = tf.reduce_mean(images, axis=[1, 2])
+    logits = self.final_fc(features, training=training)
+    return tf.sigmoid(logits), logits, features
+
+  def get_config(self):
+    return {**super().get_config(), "spectral_norm": self.spectral_norm}

@@ -1,0 +1,31 @@
+"""Test session set-up: oneDNN on, two logical CPUs, and a clean gin config.
+
+Runs before any test module imports TensorFlow: the environment variables and
+the logical-device split only take effect before TensorFlow initializes.
+"""
+
+import os
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import gin  # noqa: E402
+import pytest  # noqa: E402
+
+from compare_gan2 import testing  # noqa: E402
+
+testing.configure_logical_cpus(2)
+
+
+@pytest.fixture(autouse=True)
+def clean_gin():
+  """Every test starts and ends with an empty, unlocked gin config."""
+  gin.clear_config(clear_constants=True)
+  yield
+  gin.clear_config(clear_constants=True)
+
+
+@pytest.fixture(scope="session")
+def two_replicas():
+  """The shared 2-replica MirroredStrategy on two logical CPUs."""
+  return testing.two_replica_cpu_strategy()

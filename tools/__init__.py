@@ -1,0 +1,1 @@
+"""Command-line tools of compare_gan2 (installed as the `compare_gan2_tools` package)."""
