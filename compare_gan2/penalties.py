@@ -90,6 +90,7 @@ def wgan_gp(discriminator: Callable, x_real: tf.Tensor, x_fake: tf.Tensor,
   Returns:
     The scalar penalty.
   """
+  x_real, x_fake = tf.convert_to_tensor(x_real), tf.convert_to_tensor(x_fake)
   alpha_shape = [tf.shape(x_real)[0]] + [1] * (x_real.shape.rank - 1)
   alpha = _uniform(alpha_shape, seed, x_real.dtype)
   interpolates = x_real + alpha * (x_fake - x_real)
@@ -108,6 +109,7 @@ def dragan(discriminator: Callable, x_real: tf.Tensor, x_fake: tf.Tensor,
   ignored.
   """
   del x_fake
+  x_real = tf.convert_to_tensor(x_real)
   _, variance = tf.nn.moments(x_real, axes=list(range(x_real.shape.rank)))
   noise = _uniform(tf.shape(x_real), seed, x_real.dtype)
   x_noisy = tf.clip_by_value(x_real + tf.sqrt(variance) * (noise - 0.5), 0.0, 1.0)

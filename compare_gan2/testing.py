@@ -27,13 +27,21 @@ def configure_logical_cpus(count: int = 2) -> None:
   """Splits the first CPU into `count` logical devices (once, before use).
 
   Raises:
-    RuntimeError: if TensorFlow already initialized with fewer devices.
+    RuntimeError: if TensorFlow already initialized its devices differently.
   """
-  cpus = tf.config.list_physical_devices("CPU")
-  if len(tf.config.list_logical_devices("CPU")) >= count:
+  cpu = tf.config.list_physical_devices("CPU")[0]
+  # Reading the configuration does not initialize the runtime; listing the
+  # logical devices would, and then they could no longer be split.
+  existing = tf.config.get_logical_device_configuration(cpu)
+  if existing is not None and len(existing) >= count:
     return
-  tf.config.set_logical_device_configuration(
-      cpus[0], [tf.config.LogicalDeviceConfiguration()] * count)
+  try:
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+  except RuntimeError as e:
+    raise RuntimeError(
+        f"configure_logical_cpus({count}) must run before TensorFlow creates its "
+        "devices (before any op or strategy); call it at the top of conftest.py.") from e
 
 
 def two_replica_cpu_strategy() -> tf.distribute.MirroredStrategy:

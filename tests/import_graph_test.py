@@ -1,0 +1,67 @@
+"""Enforces the dependency direction of DESIGN.md §3 by parsing imports.
+
+ops <- {losses, penalties} <- (later: gans <- train/eval) <- tools; the
+registry is at the bottom and configurables on top; FLAGS live in tools/ only.
+"""
+
+import ast
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "compare_gan2"
+
+# Project modules each may import (prefix match); third-party imports are free.
+ALLOWED = {
+    "compare_gan2": [],  # the package __init__: no imports (matched exactly)
+    "compare_gan2.registry": [],
+    "compare_gan2.tfgan_compat": [],
+    "compare_gan2.ops": ["compare_gan2.ops", "compare_gan2.registry"],
+    "compare_gan2.losses": ["compare_gan2.registry", "compare_gan2.tfgan_compat"],
+    "compare_gan2.penalties": ["compare_gan2.registry"],
+    "compare_gan2.testing": ["compare_gan2.ops"],
+    "compare_gan2.configurables": ["compare_gan2"],
+}
+
+
+def _module_name(path: pathlib.Path) -> str:
+  parts = path.relative_to(ROOT).with_suffix("").parts
+  return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _project_imports(path: pathlib.Path) -> set[str]:
+  found = set()
+  for node in ast.walk(ast.parse(path.read_text())):
+    if isinstance(node, ast.ImportFrom) and node.module:
+      names = [f"{node.module}.{alias.name}" for alias in node.names]
+    elif isinstance(node, ast.Import):
+      names = [alias.name for alias in node.names]
+    else:
+      continue
+    found.update(n for n in names if n.startswith("compare_gan2"))
+  return found
+
+
+def _rule(module: str) -> list[str]:
+  matches = [key for key in ALLOWED
+             if module == key or (key != "compare_gan2" and module.startswith(key + "."))]
+  if not matches:
+    pytest.fail(f"{module} has no entry in import_graph_test.ALLOWED: add its allowed imports.")
+  return ALLOWED[max(matches, key=len)]
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.name)
+def test_module_imports_only_lower_layers(path):
+  module = _module_name(path)
+  allowed = _rule(module)
+  for imported in _project_imports(path):
+    if imported == "compare_gan2" or imported.startswith(module):
+      continue
+    assert any(imported.startswith(prefix) for prefix in allowed), (
+        f"{module} imports {imported}; allowed: {allowed or 'no project modules'}")
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.name)
+def test_no_flags_in_the_library(path):
+  assert "absl.flags" not in path.read_text() and "from absl import flags" not in path.read_text()

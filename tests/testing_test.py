@@ -1,0 +1,47 @@
+"""Tests for compare_gan2.testing, the helpers every other test stands on."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from compare_gan2 import testing
+
+
+def test_two_replica_strategy_has_two_cpu_replicas(two_replicas):
+  assert two_replicas.num_replicas_in_sync == 2
+  assert sorted(two_replicas.extended.worker_devices) == [
+      "/job:localhost/replica:0/task:0/device:CPU:0",
+      "/job:localhost/replica:0/task:0/device:CPU:1"]
+
+
+def test_split_batch_gives_each_replica_its_slice(two_replicas):
+  values = np.arange(8, dtype=np.float32).reshape(4, 2)
+  per_replica = testing.split_batch(two_replicas, [values])
+  local = two_replicas.experimental_local_results(per_replica)
+  np.testing.assert_array_equal(local[0][0], values[:2])
+  np.testing.assert_array_equal(local[1][0], values[2:])
+
+
+def test_tiny_generator_and_discriminator_follow_compare_gan_contracts():
+  keras.utils.set_random_seed(0)
+  g, d = testing.TinyGenerator((4, 4, 3)), testing.TinyDiscriminator(spectral_norm=True)
+  images = g(tf.random.normal([2, 8]))
+  assert images.shape == (2, 4, 4, 3)
+  assert float(tf.reduce_min(images)) >= 0 and float(tf.reduce_max(images)) <= 1
+  probabilities, logits, features = d(images, training=True)
+  assert probabilities.shape == logits.shape == (2, 1) and features.shape == (2, 3)
+  np.testing.assert_allclose(probabilities, tf.sigmoid(logits), rtol=1e-6)
+  assert [v.path for v in g.weights] == ["tiny_generator/fc_noise/kernel",
+                                         "tiny_generator/fc_noise/bias"]
+
+
+def test_run_three_ways_agree_on_a_stateless_layer(two_replicas):
+  def build():
+    keras.utils.set_random_seed(3)
+    return testing.TinyDiscriminator()
+  images = np.random.RandomState(0).uniform(size=(4, 4, 4, 3)).astype(np.float32)
+  results = testing.run_three_ways(build, lambda d, x: d(x)[1], [images], two_replicas)
+  assert set(results) == {"eager", "function", "mirrored"}
+  for mode in ("function", "mirrored"):
+    np.testing.assert_allclose(results[mode][0], results["eager"][0], rtol=1e-6)
+  assert results["mirrored"][0].shape == (4, 1)
