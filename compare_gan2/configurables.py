@@ -32,13 +32,14 @@ from compare_gan2 import penalties  # noqa: F401  (registers penalties)
 from compare_gan2 import registry
 from compare_gan2.ops import attention
 from compare_gan2.ops import initializers  # noqa: F401  (registers weight_initializer)
+from compare_gan2.ops import layer_norm
 from compare_gan2.ops import layers
 from compare_gan2.ops import normalization
 from compare_gan2.ops import spectral_norm  # noqa: F401  (registers SpectralNormConfig)
 
 _KERAS_LAYERS = (layers.Linear, layers.Conv2D, layers.Deconv2D, layers.Embedding,
                  normalization.BatchNorm, normalization.ConditionalBatchNorm,
-                 normalization.SelfModulatedBatchNorm, normalization.LayerNorm,
+                 normalization.SelfModulatedBatchNorm, layer_norm.LayerNorm,
                  attention.NonLocalBlock)
 _MODULATED_NORMS = (normalization.ConditionalBatchNorm, normalization.SelfModulatedBatchNorm)
 # Tensors reach these at call time; a gin binding for them would be a mistake.

@@ -101,12 +101,14 @@ class TinyGenerator(keras.Model):
     self.image_shape = tuple(image_shape)
     self.fc_noise = layers.Linear(int(np.prod(self.image_shape)), name="fc_noise")
 
-  def call(self, z, y=None, training=False):
+  def call(self, z: tf.Tensor, y: tf.Tensor | None = None, training: bool = False) -> tf.Tensor:
+    """Images in [0, 1] of `image_shape` from z; y is ignored."""
     del y  # Unconditional, like compare_gan's dummy.
     images = tf.sigmoid(self.fc_noise(z, training=training))
     return tf.reshape(images, [-1, *self.image_shape])
 
-  def get_config(self):
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
     return {**super().get_config(), "image_shape": self.image_shape}
 
 
@@ -119,11 +121,14 @@ class TinyDiscriminator(keras.Model):
     self.spectral_norm = spectral_norm
     self.final_fc = layers.Linear(1, spectral_norm=spectral_norm, name="final_fc")
 
-  def call(self, images, y=None, training=False):
+  def call(self, images: tf.Tensor, y: tf.Tensor | None = None,
+           training: bool = False) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(probabilities, logits, features) with features the per-channel mean."""
     del y
     features = tf.reduce_mean(images, axis=[1, 2])
     logits = self.final_fc(features, training=training)
     return tf.sigmoid(logits), logits, features
 
-  def get_config(self):
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
     return {**super().get_config(), "spectral_norm": self.spectral_norm}

@@ -21,6 +21,7 @@ from compare_gan2 import losses
 from compare_gan2 import penalties
 from compare_gan2 import registry
 from compare_gan2.ops import attention
+from compare_gan2.ops import layer_norm
 from compare_gan2.ops import layers
 from compare_gan2.ops import normalization
 from compare_gan2.ops import spectral_norm
@@ -80,7 +81,7 @@ def test_a_config_binds_every_kind_of_component(tmp_path):
   # Scoping rules: the subclass binding does not leak into BatchNorm and vice versa.
   assert isinstance(cbn, normalization.ConditionalBatchNorm) and not cbn.use_moving_averages
   assert bn.use_moving_averages and cbn.decay == 0.999
-  assert smbn.num_hidden == 8 and isinstance(ln, normalization.LayerNorm)
+  assert smbn.num_hidden == 8 and isinstance(ln, layer_norm.LayerNorm)
   assert isinstance(built["conv"], layers.Conv2D) and built["conv"].spectral_norm
   assert isinstance(built["attention_block"], attention.NonLocalBlock)
   g_opt, d_opt = built["g_optimizer"], built["d_optimizer"]

@@ -24,15 +24,16 @@ def test_split_batch_gives_each_replica_its_slice(two_replicas):
 
 def test_tiny_generator_and_discriminator_follow_compare_gan_contracts():
   keras.utils.set_random_seed(0)
-  g, d = testing.TinyGenerator((4, 4, 3)), testing.TinyDiscriminator(spectral_norm=True)
+  # Explicit names: Keras uniquifies default ones across the test session.
+  g = testing.TinyGenerator((4, 4, 3), name="g")
+  d = testing.TinyDiscriminator(spectral_norm=True, name="d")
   images = g(tf.random.normal([2, 8]))
   assert images.shape == (2, 4, 4, 3)
   assert float(tf.reduce_min(images)) >= 0 and float(tf.reduce_max(images)) <= 1
   probabilities, logits, features = d(images, training=True)
   assert probabilities.shape == logits.shape == (2, 1) and features.shape == (2, 3)
   np.testing.assert_allclose(probabilities, tf.sigmoid(logits), rtol=1e-6)
-  assert [v.path for v in g.weights] == ["tiny_generator/fc_noise/kernel",
-                                         "tiny_generator/fc_noise/bias"]
+  assert [v.path for v in g.weights] == ["g/fc_noise/kernel", "g/fc_noise/bias"]
 
 
 def test_run_three_ways_agree_on_a_stateless_layer(two_replicas):

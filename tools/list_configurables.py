@@ -50,6 +50,7 @@ def format_catalogue(match: str = "") -> str:
 
 
 def main(argv: Sequence[str]) -> int:
+  """Prints the catalogue; takes no positional arguments."""
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   print(format_catalogue(_MATCH.value))

@@ -36,10 +36,12 @@ class NonLocalBlock(keras.layers.Layer):
                                else keras.initializers.get(kernel_initializer))
 
   def _conv1x1(self, filters: int, name: str) -> layers.Conv2D:
+    # Each Conv2D clones the initializer, so the four kernels start independent.
     return layers.Conv2D(filters, 1, use_bias=False, spectral_norm=self.spectral_norm,
                          kernel_initializer=self.kernel_initializer, name=name)
 
-  def build(self, input_shape):
+  def build(self, input_shape: tuple) -> None:
+    """Creates the weights for inputs of this shape (compare_gan's creation order)."""
     if len(input_shape) != 4 or None in input_shape[1:]:
       raise ValueError(f"{self.name}: expected NHWC input with static H, W and C, "
                        f"got shape {tuple(input_shape)}.")
@@ -57,7 +59,8 @@ class NonLocalBlock(keras.layers.Layer):
     self.attn_g = self._conv1x1(channels, "conv2d_attn_g")
     self.attn_g.build((input_shape[0], height, width, channels // 2))
 
-  def call(self, inputs, training=False):
+  def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
+    """x + sigma · attention output (module docstring)."""
     _, height, width, channels = inputs.shape
     positions, pooled = height * width, height * width // 4
 
@@ -72,10 +75,12 @@ class NonLocalBlock(keras.layers.Layer):
     attn_g = tf.reshape(tf.matmul(attention, g), [-1, height, width, channels // 2])
     return inputs + self.sigma * self.attn_g(attn_g, training=training)
 
-  def compute_output_shape(self, input_shape):
+  def compute_output_shape(self, input_shape: tuple) -> tuple:
+    """The output shape, without running the layer."""
     return input_shape
 
-  def get_config(self):
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
     return {**super().get_config(),
             "spectral_norm": self.spectral_norm.to_dict() if self.spectral_norm else False,
             "kernel_initializer": (keras.initializers.serialize(self.kernel_initializer)

@@ -40,9 +40,9 @@ def weight_initializer(initializer: str = "normal",
   if initializer == "orthogonal":
     return keras.initializers.Orthogonal(gain=1.0)
   if initializer in ("glorot_normal", "xavier"):
-    return keras.initializers.GlorotNormal(seed=seed)
+    return keras.initializers.GlorotNormal()
   if initializer == "glorot_uniform":
-    return keras.initializers.GlorotUniform(seed=seed)
+    return keras.initializers.GlorotUniform()
   raise ValueError(
       f"Unknown weight initializer {initializer!r}; expected one of "
       f"{INITIALIZER_NAMES + ('xavier',)}.")

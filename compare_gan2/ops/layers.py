@@ -30,8 +30,12 @@ class KernelLayer(keras.layers.Layer):
                **kwargs):
     super().__init__(**kwargs)
     self.use_bias = use_bias
+    # A Keras 3 initializer instance draws the same values on every call, so a
+    # layer clones the one it is given: one instance shared by several layers
+    # (as an architecture passes its configured initializer) must still give
+    # them independent kernels. An explicit integer seed survives the clone.
     self.kernel_initializer = keras.initializers.get(
-        kernel_initializer or initializers.weight_initializer())
+        kernel_initializer or initializers.weight_initializer()).clone()
     self.bias_initializer = keras.initializers.get(bias_initializer)
     self.spectral_norm = sn.SpectralNormConfig.resolve(spectral_norm)
 
@@ -76,6 +80,7 @@ class KernelLayer(keras.layers.Layer):
     return outputs if self.bias is None else tf.nn.bias_add(outputs, self.bias)
 
   def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
     config = super().get_config()
     config.update(
         use_bias=self.use_bias,
@@ -93,18 +98,22 @@ class Linear(KernelLayer):
     super().__init__(**kwargs)
     self.units = units
 
-  def build(self, input_shape):
+  def build(self, input_shape: tuple) -> None:
+    """Creates the weights for inputs of this shape (compare_gan's creation order)."""
     if input_shape[-1] is None:
       raise ValueError(f"{self.name}: the last input axis must be known, got {input_shape}.")
     self._build_kernel((int(input_shape[-1]), self.units), self.units)
 
-  def call(self, inputs, training=False):
+  def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
+    """x · W (W / σ with spectral norm) + b."""
     return self._add_bias(tf.matmul(inputs, self.normalized_kernel(training)))
 
-  def compute_output_shape(self, input_shape):
+  def compute_output_shape(self, input_shape: tuple) -> tuple:
+    """The output shape, without running the layer."""
     return (*input_shape[:-1], self.units)
 
-  def get_config(self):
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
     return {**super().get_config(), "units": self.units}
 
 
@@ -126,21 +135,25 @@ class Conv2D(KernelLayer):
     self.kernel_size = _pair(kernel_size)
     self.strides = _pair(strides)
 
-  def build(self, input_shape):
+  def build(self, input_shape: tuple) -> None:
+    """Creates the weights for inputs of this shape (compare_gan's creation order)."""
     if len(input_shape) != 4 or input_shape[-1] is None:
       raise ValueError(f"{self.name}: expected NHWC input with known channels, got {input_shape}.")
     self._build_kernel((*self.kernel_size, int(input_shape[-1]), self.filters), self.filters)
 
-  def call(self, inputs, training=False):
+  def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
+    """SAME-padded NHWC convolution with the (normalized) kernel, plus bias."""
     outputs = tf.nn.conv2d(inputs, self.normalized_kernel(training),
                            strides=(1, *self.strides, 1), padding="SAME")
     return self._add_bias(outputs)
 
-  def compute_output_shape(self, input_shape):
+  def compute_output_shape(self, input_shape: tuple) -> tuple:
+    """The output shape, without running the layer."""
     size = [None if d is None else -(-d // s) for d, s in zip(input_shape[1:3], self.strides)]
     return (input_shape[0], *size, self.filters)
 
-  def get_config(self):
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
     return {**super().get_config(), "filters": self.filters,
             "kernel_size": self.kernel_size, "strides": self.strides}
 
@@ -163,7 +176,8 @@ class Deconv2D(KernelLayer):
     self.strides = _pair(strides)
     self.output_size = None if output_size is None else _pair(output_size)
 
-  def build(self, input_shape):
+  def build(self, input_shape: tuple) -> None:
+    """Creates the weights for inputs of this shape (compare_gan's creation order)."""
     if len(input_shape) != 4 or input_shape[-1] is None:
       raise ValueError(f"{self.name}: expected NHWC input with known channels, got {input_shape}.")
     self._build_kernel((*self.kernel_size, self.filters, int(input_shape[-1])), self.filters)
@@ -173,7 +187,8 @@ class Deconv2D(KernelLayer):
       return self.output_size
     return height * self.strides[0], width * self.strides[1]
 
-  def call(self, inputs, training=False):
+  def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
+    """SAME-padded transposed convolution to the output size, plus bias."""
     shape = tf.shape(inputs)
     height, width = self._spatial_output(
         inputs.shape[1] or shape[1], inputs.shape[2] or shape[2])
@@ -183,13 +198,15 @@ class Deconv2D(KernelLayer):
         strides=(1, *self.strides, 1), padding="SAME")
     return self._add_bias(outputs)
 
-  def compute_output_shape(self, input_shape):
+  def compute_output_shape(self, input_shape: tuple) -> tuple:
+    """The output shape, without running the layer."""
     height, width = input_shape[1:3]
     if height is not None and width is not None:
       height, width = self._spatial_output(height, width)
     return (input_shape[0], height, width, self.filters)
 
-  def get_config(self):
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
     return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
             "strides": self.strides, "output_size": self.output_size}
 
@@ -209,15 +226,19 @@ class Embedding(KernelLayer):
     self.input_dim = input_dim
     self.output_dim = output_dim
 
-  def build(self, input_shape):
+  def build(self, input_shape: tuple) -> None:
+    """Creates the weights for inputs of this shape (compare_gan's creation order)."""
     self._build_kernel((self.input_dim, self.output_dim), self.output_dim)
 
-  def call(self, inputs, training=False):
+  def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
+    """Rows of the (normalized) table for integer class ids."""
     ids = tf.cast(inputs, tf.int32)
     return self._add_bias(tf.gather(self.normalized_kernel(training), ids))
 
-  def compute_output_shape(self, input_shape):
+  def compute_output_shape(self, input_shape: tuple) -> tuple:
+    """The output shape, without running the layer."""
     return (*input_shape, self.output_dim)
 
-  def get_config(self):
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
     return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim}

@@ -1,7 +1,7 @@
-"""Batch, conditional, self-modulated and layer normalization as in compare_gan.
+"""Batch, conditional and self-modulated batch normalization as in compare_gan.
 
 compare_gan `architectures/arch_ops.py:66-450` and `tpu/tpu_ops.py:94-125`
-(COMPARE_GAN.md part 1, §1.7-1.11). Batch statistics use the biased variance
+(COMPARE_GAN.md part 1, §1.7-1.10; layer norm is in layer_norm.py). Batch statistics use the biased variance
 E[x²] − E[x]² over every axis but channels, so a rank-2 input is normalized per
 feature. Inference uses either moving averages (compare_gan's default) or
 "standing statistics" accumulated in an explicit pass over generated batches
@@ -102,7 +102,8 @@ class BatchNorm(keras.layers.Layer):
                            initializer=keras.initializers.Constant(value),
                            aggregation=aggregation, autocast=False)
 
-  def build(self, input_shape):
+  def build(self, input_shape: tuple) -> None:
+    """Creates the weights for inputs of this shape (compare_gan's creation order)."""
     channels = input_shape[-1]
     if channels is None or len(input_shape) not in (2, 4):
       raise ValueError(f"{self.name}: expected rank 2 or 4 input with known channels, "
@@ -118,12 +119,14 @@ class BatchNorm(keras.layers.Layer):
         self.accu_mean_of_squares = self._stat("accu_mean_of_squares", shape, 0.0)
       self.accu_counter = self._stat("accu_counter", (), _COUNTER_INIT)
       self.update_accus = self._stat("update_accus", (), 0, "int32", "only_first_replica")
-    self.gamma = self.add_weight(name="gamma", shape=shape, initializer="ones") if self.scale else None
-    self.beta = self.add_weight(name="beta", shape=shape, initializer="zeros") if self.center else None
+    # autocast=False: the layer computes in float32 (as compare_gan), so under a
+    # mixed policy gamma and beta must not be read in the float16 compute dtype.
+    self.gamma = (self.add_weight(name="gamma", shape=shape, initializer="ones", autocast=False)
+                  if self.scale else None)
+    self.beta = (self.add_weight(name="beta", shape=shape, initializer="zeros", autocast=False)
+                 if self.center else None)
 
-  def _inference_moments(self, mean, variance):
-    if self.use_moving_averages:
-      return tf.convert_to_tensor(self.moving_mean), tf.convert_to_tensor(self.moving_variance)
+  def _standing_moments(self, mean: tf.Tensor, variance: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     # Branch-free so it runs in a replica context without control flow: the
     # switch is 0 or 1 and adding 0 leaves the accumulators unchanged.
     flag = tf.cast(self.update_accus, tf.float32)
@@ -139,38 +142,115 @@ class BatchNorm(keras.layers.Layer):
       variance += self.accu_mean_of_squares / self.accu_counter - tf.square(mean)
     return mean, variance
 
-  def _update_moving_averages(self, mean, variance):
+  def _update_moving_averages(self, mean: tf.Tensor, variance: tf.Tensor) -> None:
     # tf.train's assign_moving_average with zero_debias=False, as compare_gan.
     self.moving_mean.assign_sub((self.moving_mean - mean) * (1.0 - self.decay))
     self.moving_variance.assign_sub((self.moving_variance - variance) * (1.0 - self.decay))
 
-  def call(self, inputs, training=False):
+  def _moments(self, inputs: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+    """Batch statistics in training; moving or standing statistics otherwise."""
+    if not training and self.use_moving_averages:
+      # No batch statistics here: under a strategy they would cost an all-reduce.
+      return tf.convert_to_tensor(self.moving_mean), tf.convert_to_tensor(self.moving_variance)
     mean, variance = batch_moments(inputs, _use_cross_replica(self.cross_replica))
-    if training:
-      if self.use_moving_averages:
-        self._update_moving_averages(mean, variance)
-    else:
-      mean, variance = self._inference_moments(mean, variance)
+    if not training:
+      return self._standing_moments(mean, variance)
+    if self.use_moving_averages:
+      self._update_moving_averages(mean, variance)
+    return mean, variance
+
+  def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
+    """Normalizes `inputs` per channel (see the class docstring for statistics)."""
+    mean, variance = self._moments(inputs, training)
     x = tf.cast(inputs, tf.float32)
     outputs = (x - mean) * tf.math.rsqrt(variance + self.epsilon)
     if self.gamma is not None:
-      outputs *= self.gamma
+      outputs *= tf.cast(self.gamma, tf.float32)
     if self.beta is not None:
-      outputs += self.beta
+      outputs += tf.cast(self.beta, tf.float32)
     return tf.cast(outputs, inputs.dtype)
 
-  def compute_output_shape(self, input_shape):
+  def compute_output_shape(self, input_shape: tuple) -> tuple:
+    """The output shape, without running the layer."""
     return input_shape
 
   def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
     return {**super().get_config(), "decay": self.decay, "epsilon": self.epsilon,
             "use_moving_averages": self.use_moving_averages,
             "cross_replica": self.cross_replica, "center": self.center,
             "scale": self.scale, "standing_variance": self.standing_variance}
 
 
+class ModulatedBatchNorm(BatchNorm):
+  """Base of the batch norms whose gamma and beta are computed per example.
+
+  Subclasses say which conditioning input they use (`condition_name`, "y" or
+  "z") and how gamma and beta follow from it (`_modulation`). Architectures call
+  every such layer as `norm(x, norm.select_condition(z=z, y=y), training=...)`.
+  """
+
+  condition_name = ""
+
+  def __init__(self, spectral_norm: layers.SpectralNormArg = False,
+               kernel_initializer: Any = None, **kwargs):
+    super().__init__(center=False, scale=False, **kwargs)
+    self.spectral_norm = layers.sn.SpectralNormConfig.resolve(spectral_norm)
+    self.kernel_initializer = (None if kernel_initializer is None
+                               else keras.initializers.get(kernel_initializer))
+
+  def select_condition(self, z: tf.Tensor | None, y: tf.Tensor | None) -> tf.Tensor:
+    """Picks this layer's conditioning input; raises if it is missing."""
+    condition = {"y": y, "z": z}[self.condition_name]
+    if condition is None:
+      raise ValueError(f"{self.name} ({type(self).__name__}) needs {self.condition_name}, "
+                       "got None.")
+    return condition
+
+  def _linear(self, units: int, name: str, use_bias: bool = True,
+              bias_initializer: str = "zeros") -> layers.Linear:
+    return layers.Linear(units, use_bias=use_bias, spectral_norm=self.spectral_norm,
+                         kernel_initializer=self.kernel_initializer,
+                         bias_initializer=bias_initializer, name=name)
+
+  def build(self, inputs_shape: tuple, condition_shape: tuple) -> None:
+    """Creates the weights for inputs of this shape (compare_gan's creation order)."""
+    if len(condition_shape) != 2:
+      raise ValueError(f"{self.name}: {self.condition_name} must be rank 2 [batch, dim], "
+                       f"got shape {tuple(condition_shape)}.")
+    super().build(inputs_shape)
+    self._build_projections(int(inputs_shape[-1]), tuple(condition_shape))
+
+  def _build_projections(self, channels: int, condition_shape: tuple) -> None:
+    raise NotImplementedError  # Abstract: each subclass creates its projections.
+
+  def _modulation(self, condition: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+    raise NotImplementedError  # Abstract: each subclass maps condition to (gamma, beta).
+
+  def call(self, inputs: tf.Tensor, condition: tf.Tensor, training: bool = False) -> tf.Tensor:
+    """x̂ · gamma(condition) + beta(condition), with x̂ the standardized input."""
+    x = super().call(inputs, training=training)
+    gamma, beta = self._modulation(condition, training)
+    return (x * _channels_shape(x, tf.cast(gamma, x.dtype))
+            + _channels_shape(x, tf.cast(beta, x.dtype)))
+
+  def compute_output_shape(self, inputs_shape: tuple, condition_shape: tuple | None = None) -> tuple:
+    """The output shape, without running the layer."""
+    return inputs_shape
+
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
+    config = super().get_config()
+    for key in ("center", "scale"):
+      config.pop(key)
+    return {**config,
+            "spectral_norm": self.spectral_norm.to_dict() if self.spectral_norm else False,
+            "kernel_initializer": (keras.initializers.serialize(self.kernel_initializer)
+                                   if self.kernel_initializer is not None else None)}
+
+
 @keras.saving.register_keras_serializable(package="compare_gan2")
-class ConditionalBatchNorm(BatchNorm):
+class ConditionalBatchNorm(ModulatedBatchNorm):
   """Batch norm whose gamma and beta are linear in a conditioning vector y.
 
   de Vries et al. 2017, Dumoulin et al. 2017; compare_gan
@@ -179,52 +259,30 @@ class ConditionalBatchNorm(BatchNorm):
   the BigGAN paper's 1 + γ(y). y is one-hot labels or any embedding, rank 2.
   """
 
-  def __init__(self, use_bias: bool = False, spectral_norm: layers.SpectralNormArg = False,
-               kernel_initializer: Any = None, gamma_offset: float = 0.0, **kwargs):
-    super().__init__(center=False, scale=False, **kwargs)
+  condition_name = "y"
+
+  def __init__(self, use_bias: bool = False, gamma_offset: float = 0.0, **kwargs):
+    super().__init__(**kwargs)
     self.use_bias = use_bias
-    self.spectral_norm = spectral_norm
-    self.kernel_initializer = (None if kernel_initializer is None
-                               else keras.initializers.get(kernel_initializer))
     self.gamma_offset = gamma_offset
 
-  def _projection(self, channels: int, name: str) -> layers.Linear:
-    return layers.Linear(channels, use_bias=self.use_bias, spectral_norm=self.spectral_norm,
-                         kernel_initializer=self.kernel_initializer, name=name)
+  def _build_projections(self, channels: int, condition_shape: tuple) -> None:
+    self.gamma_projection = self._linear(channels, "gamma", use_bias=self.use_bias)
+    self.beta_projection = self._linear(channels, "beta", use_bias=self.use_bias)
+    self.gamma_projection.build(condition_shape)
+    self.beta_projection.build(condition_shape)
 
-  def build(self, inputs_shape, y_shape):
-    if len(y_shape) != 2:
-      raise ValueError(f"{self.name}: y must be rank 2 [batch, dim], got shape {tuple(y_shape)}.")
-    super().build(inputs_shape)
-    channels = int(inputs_shape[-1])
-    self.gamma_projection = self._projection(channels, "gamma")
-    self.beta_projection = self._projection(channels, "beta")
-    self.gamma_projection.build(y_shape)
-    self.beta_projection.build(y_shape)
+  def _modulation(self, condition, training):
+    gamma = self.gamma_projection(condition, training=training) + self.gamma_offset
+    return gamma, self.beta_projection(condition, training=training)
 
-  def call(self, inputs, y, training=False):
-    x = super().call(inputs, training=training)
-    gamma = self.gamma_projection(y, training=training) + self.gamma_offset
-    beta = self.beta_projection(y, training=training)
-    return x * _channels_shape(x, tf.cast(gamma, x.dtype)) + _channels_shape(x, tf.cast(beta, x.dtype))
-
-  def compute_output_shape(self, inputs_shape, y_shape=None):
-    return inputs_shape
-
-  def get_config(self):
-    config = super().get_config()
-    for key in ("center", "scale"):
-      config.pop(key)
-    spectral_norm = layers.sn.SpectralNormConfig.resolve(self.spectral_norm)
-    return {**config, "use_bias": self.use_bias,
-            "spectral_norm": spectral_norm.to_dict() if spectral_norm else False,
-            "kernel_initializer": (keras.initializers.serialize(self.kernel_initializer)
-                                   if self.kernel_initializer is not None else None),
-            "gamma_offset": self.gamma_offset}
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
+    return {**super().get_config(), "use_bias": self.use_bias, "gamma_offset": self.gamma_offset}
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2")
-class SelfModulatedBatchNorm(BatchNorm):
+class SelfModulatedBatchNorm(ModulatedBatchNorm):
   """Batch norm whose gamma and beta are computed from the latent z.
 
   Chen et al. 2019, "On Self Modulation for GANs", eq. 2; compare_gan
@@ -233,86 +291,30 @@ class SelfModulatedBatchNorm(BatchNorm):
   beta = h·W_β + b_β with b_β starting at 0.
   """
 
-  def __init__(self, num_hidden: int = 32, spectral_norm: layers.SpectralNormArg = False,
-               kernel_initializer: Any = None, **kwargs):
-    super().__init__(center=False, scale=False, **kwargs)
+  condition_name = "z"
+
+  def __init__(self, num_hidden: int = 32, **kwargs):
+    super().__init__(**kwargs)
     self.num_hidden = num_hidden
-    self.spectral_norm = spectral_norm
-    self.kernel_initializer = (None if kernel_initializer is None
-                               else keras.initializers.get(kernel_initializer))
 
-  def _linear(self, units: int, name: str, bias_initializer: str = "zeros") -> layers.Linear:
-    return layers.Linear(units, spectral_norm=self.spectral_norm, name=name,
-                         kernel_initializer=self.kernel_initializer,
-                         bias_initializer=bias_initializer)
-
-  def build(self, inputs_shape, z_shape):
-    if len(z_shape) != 2:
-      raise ValueError(f"{self.name}: z must be rank 2 [batch, z_dim], got shape {tuple(z_shape)}.")
-    super().build(inputs_shape)
-    channels = int(inputs_shape[-1])
+  def _build_projections(self, channels: int, condition_shape: tuple) -> None:
     self.hidden = self._linear(self.num_hidden, "hidden") if self.num_hidden else None
     if self.hidden is not None:
-      self.hidden.build(z_shape)
-    h_shape = (z_shape[0], self.num_hidden or z_shape[-1])
+      self.hidden.build(condition_shape)
+    h_shape = (condition_shape[0], self.num_hidden or condition_shape[-1])
     self.gamma_projection = self._linear(channels, "gamma", bias_initializer="ones")
     self.beta_projection = self._linear(channels, "beta")
     self.gamma_projection.build(h_shape)
     self.beta_projection.build(h_shape)
 
-  def call(self, inputs, z, training=False):
-    x = super().call(inputs, training=training)
-    h = z if self.hidden is None else tf.nn.relu(self.hidden(z, training=training))
-    gamma = tf.cast(self.gamma_projection(h, training=training), x.dtype)
-    beta = tf.cast(self.beta_projection(h, training=training), x.dtype)
-    return x * _channels_shape(x, gamma) + _channels_shape(x, beta)
+  def _modulation(self, condition, training):
+    h = condition if self.hidden is None else tf.nn.relu(self.hidden(condition, training=training))
+    return (self.gamma_projection(h, training=training),
+            self.beta_projection(h, training=training))
 
-  def compute_output_shape(self, inputs_shape, z_shape=None):
-    return inputs_shape
-
-  def get_config(self):
-    config = super().get_config()
-    for key in ("center", "scale"):
-      config.pop(key)
-    spectral_norm = layers.sn.SpectralNormConfig.resolve(self.spectral_norm)
-    return {**config, "num_hidden": self.num_hidden,
-            "spectral_norm": spectral_norm.to_dict() if spectral_norm else False,
-            "kernel_initializer": (keras.initializers.serialize(self.kernel_initializer)
-                                   if self.kernel_initializer is not None else None)}
-
-
-@keras.saving.register_keras_serializable(package="compare_gan2")
-class LayerNorm(keras.layers.Layer):
-  """Layer norm over every axis but the batch, with per-channel beta and gamma.
-
-  Ba et al. 2016; compare_gan `layer_norm` (arch_ops.py:448-450), i.e.
-  tf.contrib.layers.layer_norm with begin_norm_axis=1, begin_params_axis=-1
-  and variance epsilon 1e-12. Keras' LayerNormalization(axis=[1, 2, 3]) would
-  instead learn [H, W, C] parameters.
-  """
-
-  def __init__(self, epsilon: float = 1e-12, **kwargs):
-    super().__init__(**kwargs)
-    self.epsilon = epsilon
-
-  def build(self, input_shape):
-    if input_shape[-1] is None:
-      raise ValueError(f"{self.name}: channels must be known, got shape {tuple(input_shape)}.")
-    shape = (int(input_shape[-1]),)
-    self.beta = self.add_weight(name="beta", shape=shape, initializer="zeros")
-    self.gamma = self.add_weight(name="gamma", shape=shape, initializer="ones")
-
-  def call(self, inputs):
-    axes = list(range(1, inputs.shape.rank))
-    mean, variance = tf.nn.moments(inputs, axes=axes, keepdims=True)
-    return tf.nn.batch_normalization(inputs, mean, variance, offset=self.beta,
-                                     scale=self.gamma, variance_epsilon=self.epsilon)
-
-  def compute_output_shape(self, input_shape):
-    return input_shape
-
-  def get_config(self):
-    return {**super().get_config(), "epsilon": self.epsilon}
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
+    return {**super().get_config(), "num_hidden": self.num_hidden}
 
 
 def standing_statistics_layers(model: keras.layers.Layer) -> list[BatchNorm]:

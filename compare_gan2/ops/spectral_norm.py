@@ -53,6 +53,7 @@ class SpectralNormConfig:
           f"SpectralNormConfig.power_iterations must be >= 1, got {self.power_iterations}.")
 
   def to_dict(self) -> dict[str, Any]:
+    """Plain-dict form, for a layer's get_config."""
     return dataclasses.asdict(self)
 
   @classmethod
@@ -83,8 +84,9 @@ def resolve_mode(kernel_shape: tuple[int, ...], mode: str) -> str:
 
 def u_shape(kernel_shape: tuple[int, ...], mode: str) -> tuple[int, int]:
   """Shape of the stored singular vector for a kernel (compare_gan :487-497)."""
+  left = resolve_mode(kernel_shape, mode) == "left"  # Checks the rank first.
   rows, cols = _matrix_shape(kernel_shape)
-  return (rows, 1) if resolve_mode(kernel_shape, mode) == "left" else (1, cols)
+  return (rows, 1) if left else (1, cols)
 
 
 def _matrix_shape(kernel_shape: tuple[int, ...]) -> tuple[int, int]:
@@ -111,8 +113,8 @@ def normalize(kernel: tf.Tensor, u: tf.Tensor, config: SpectralNormConfig
   Returns:
     (kernel / σ, the new u, σ). The new u carries no gradient; σ does.
   """
-  w = tf.reshape(kernel, (-1, kernel.shape[-1]))
   left = resolve_mode(tuple(kernel.shape), config.singular_value) == "left"
+  w = tf.reshape(kernel, (-1, kernel.shape[-1]))
   for _ in range(config.power_iterations):
     if left:  # u: (rows, 1), v: (cols, 1).
       v = _l2_normalize(tf.matmul(w, u, transpose_a=True), config.epsilon)
