@@ -1,0 +1,1 @@
+"""Generators and discriminators of compare_gan's nine architecture families."""

@@ -1,0 +1,240 @@
+"""The generator/discriminator contract every architecture follows.
+
+compare_gan `architectures/abstract_arch.py` (COMPARE_GAN.md part 1, §0, §2):
+
+- A generator maps (z [B, z_dim], y [B, num_classes] one-hot or None) to images
+  [B, H, W, C] in [0, 1].
+- A discriminator maps (images in [0, 1], y or None) to
+  `DiscriminatorOutput(probabilities, logits, features)`: probabilities =
+  sigmoid(logits), logits [B, 1], features the penultimate representation that
+  self-supervised and semi-supervised heads attach to.
+
+The options compare_gan sets through `G.*` / `D.*` (batch_norm_fn, spectral_norm,
+layer_norm) and `weights.initializer` are constructor arguments here, bound in
+gin on the consuming class (`resnet_cifar.Generator.batch_norm = @ops.BatchNorm`).
+A batch-norm variant is a class: `ops.BatchNorm`, `ops.ConditionalBatchNorm`
+(from y), `ops.SelfModulatedBatchNorm` (from z), or None; bindings on that class
+(`ops.BatchNorm.decay = 0.9`) configure every norm layer it creates.
+
+Variable paths follow compare_gan's scopes (`generator/B1/up_conv1/kernel`);
+see docs in each family module and `compare_gan_names` for the mechanical map.
+"""
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import keras
+import tensorflow as tf
+
+from compare_gan2.ops import initializers
+from compare_gan2.ops import layers
+from compare_gan2.ops import normalization
+
+NormClass = type | None
+InitializerArg = str | keras.initializers.Initializer
+
+
+class DiscriminatorOutput(NamedTuple):
+  """What every discriminator returns (compare_gan's 3-tuple, named)."""
+  probabilities: tf.Tensor
+  logits: tf.Tensor
+  features: tf.Tensor
+
+
+def resolve_initializer(initializer: InitializerArg) -> keras.initializers.Initializer:
+  """A compare_gan `weights.initializer` name or a Keras initializer object."""
+  if isinstance(initializer, str):
+    return initializers.weight_initializer(initializer)
+  return keras.initializers.get(initializer)
+
+
+def make_norm(norm_class: NormClass, name: str, spectral_norm: layers.SpectralNormArg = False,
+              kernel_initializer: Any = None) -> keras.layers.Layer | None:
+  """Creates one norm layer of the configured variant, or None for no norm.
+
+  Modulated norms get the network's spectral norm and initializer for their
+  projections, as compare_gan's dispatcher passes `use_sn` (abstract_arch.py:76-83).
+  """
+  if norm_class is None:
+    return None
+  if issubclass(norm_class, normalization.ModulatedBatchNorm):
+    return norm_class(name=name, spectral_norm=spectral_norm, kernel_initializer=kernel_initializer)
+  return norm_class(name=name)
+
+
+def build_norm(norm: keras.layers.Layer | None, inputs_shape: Sequence[int | None],
+               z_shape: Sequence[int | None] | None, y_shape: Sequence[int | None] | None) -> None:
+  """Builds a norm layer with the shape of the conditioning it will receive."""
+  if norm is None:
+    return
+  if isinstance(norm, normalization.ModulatedBatchNorm):
+    condition_shape = {"y": y_shape, "z": z_shape}[norm.condition_name]
+    if condition_shape is None:
+      raise ValueError(f"{norm.name} ({type(norm).__name__}) needs {norm.condition_name}; "
+                       f"the network was built without it.")
+    norm.build(tuple(inputs_shape), tuple(condition_shape))
+  else:
+    norm.build(tuple(inputs_shape))
+
+
+def apply_norm(norm: keras.layers.Layer | None, x: tf.Tensor, z: tf.Tensor | None,
+               y: tf.Tensor | None, training: bool) -> tf.Tensor:
+  """Runs a norm layer with the conditioning it declares; identity for None."""
+  if norm is None:
+    return x
+  if isinstance(norm, normalization.ModulatedBatchNorm):
+    return norm(x, norm.select_condition(z=z, y=y), training=training)
+  return norm(x, training=training)
+
+
+class Network(keras.Model):
+  """Shared constructor arguments and checks of generators and discriminators."""
+
+  # Square resolutions a family supports; None means any size.
+  RESOLUTIONS: tuple[int, ...] | None = None
+
+  def __init__(self, image_shape: Sequence[int] = (32, 32, 3), num_classes: int = 0,
+               spectral_norm: layers.SpectralNormArg = False,
+               kernel_initializer: InitializerArg = "normal", **kwargs):
+    super().__init__(**kwargs)
+    self.image_shape = tuple(int(d) for d in image_shape)
+    if len(self.image_shape) != 3:
+      raise ValueError(f"{type(self).__qualname__}: image_shape must be (H, W, C), "
+                       f"got {tuple(image_shape)}.")
+    self.check_resolution(self.image_shape)
+    self.num_classes = num_classes
+    self.spectral_norm = layers.sn.SpectralNormConfig.resolve(spectral_norm)
+    self.kernel_initializer_arg = kernel_initializer
+    self.kernel_initializer = resolve_initializer(kernel_initializer)
+
+  @classmethod
+  def check_resolution(cls, image_shape: tuple[int, int, int]) -> None:
+    """Raises ValueError naming the supported sizes for an unsupported shape."""
+    height, width, _ = image_shape
+    if cls.RESOLUTIONS is not None and (height != width or height not in cls.RESOLUTIONS):
+      raise ValueError(
+          f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__} supports square images of "
+          f"{', '.join(map(str, cls.RESOLUTIONS))} px; got {height}x{width}.")
+
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
+    initializer = self.kernel_initializer_arg
+    return {**super().get_config(), "image_shape": self.image_shape,
+            "num_classes": self.num_classes,
+            "spectral_norm": self.spectral_norm.to_dict() if self.spectral_norm else False,
+            "kernel_initializer": (initializer if isinstance(initializer, str)
+                                   else keras.initializers.serialize(initializer))}
+
+
+def discriminator_output(logits: tf.Tensor, features: tf.Tensor) -> DiscriminatorOutput:
+  """Packs logits [B, 1] and features into compare_gan's (sigmoid, logits, features)."""
+  return DiscriminatorOutput(tf.sigmoid(logits), logits, features)
+
+
+def project_labels(logits: tf.Tensor, embedding: tf.Tensor, features: tf.Tensor) -> tf.Tensor:
+  """Projection discriminator term (Miyato & Koyama 2018, eq. 3): logits + Σ e(y)·h."""
+  return logits + tf.reduce_sum(embedding * features, axis=1, keepdims=True)
+
+
+class GeneratorBase(Network):
+  """Base of every generator: adds z_dim and the batch-norm variant.
+
+  Subclasses implement `build(z_shape, y_shape=None)`, creating every sublayer's
+  weights from shapes alone in compare_gan's creation order (so full-size
+  models can be counted without a forward pass), and `call(z, y, training)`.
+  """
+
+  def __init__(self, z_dim: int = 128, batch_norm: NormClass = None, **kwargs):
+    kwargs.setdefault("name", "generator")
+    super().__init__(**kwargs)
+    self.z_dim = z_dim
+    self.batch_norm = batch_norm
+
+  def norm(self, name: str) -> keras.layers.Layer | None:
+    """A norm layer of the configured variant, with this network's SN and initializer."""
+    return make_norm(self.batch_norm, name, self.spectral_norm, self.kernel_initializer)
+
+  def build_variables(self, batch_size: int = 1, conditional: bool | None = None) -> None:
+    """Creates all weights from shapes alone (no forward pass)."""
+    conditional = self.num_classes > 0 if conditional is None else conditional
+    self.build((batch_size, self.z_dim), (batch_size, self.num_classes) if conditional else None)
+
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
+    return {**super().get_config(), "z_dim": self.z_dim,
+            "batch_norm": _serialize_class(self.batch_norm)}
+
+
+class DiscriminatorBase(Network):
+  """Base of every discriminator: adds the batch-norm variant and layer norm."""
+
+  def __init__(self, batch_norm: NormClass = None, layer_norm: bool = False, **kwargs):
+    kwargs.setdefault("name", "discriminator")
+    super().__init__(**kwargs)
+    self.batch_norm = batch_norm
+    self.layer_norm = layer_norm
+
+  def norm(self, name: str) -> keras.layers.Layer | None:
+    """A norm layer of the configured variant (D blocks pass no z)."""
+    return make_norm(self.batch_norm, name, self.spectral_norm, self.kernel_initializer)
+
+  def build_variables(self, batch_size: int = 1, conditional: bool | None = None) -> None:
+    """Creates all weights from shapes alone (no forward pass)."""
+    conditional = self.num_classes > 0 if conditional is None else conditional
+    self.build((batch_size, *self.image_shape),
+               (batch_size, self.num_classes) if conditional else None)
+
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
+    return {**super().get_config(), "batch_norm": _serialize_class(self.batch_norm),
+            "layer_norm": self.layer_norm}
+
+
+def _serialize_class(cls: NormClass) -> str | None:
+  # gin hands over its configurable subclass; the registered Keras class is its base.
+  while cls is not None and not keras.saving.get_registered_object(
+      keras.saving.get_registered_name(cls)):
+    cls = cls.__bases__[0]
+  return None if cls is None else keras.saving.get_registered_name(cls)
+
+
+def deserialize_norm_class(name: str | None) -> NormClass:
+  """The norm class stored by get_config (inverse of `_serialize_class`)."""
+  return None if name is None else keras.saving.get_registered_object(name)
+
+
+# Keras forbids "/" in a variable name, so a few compare_gan scopes collapse
+# into the variable name; these suffixes restore them (COMPARE_GAN.md §1.6-1.10).
+_SUFFIX_MAP = {"u_var": "kernel/u_var", "accu_mean": "accu/accu_mean",
+               "accu_variance": "accu/accu_variance", "accu_counter": "accu/accu_counter",
+               "update_accus": "accu/update_accus"}
+
+
+def _tf1_leaf(path: str) -> str:
+  head, _, leaf = path.rpartition("/")
+  leaf = _SUFFIX_MAP.get(leaf, leaf)
+  return f"{head}/{leaf}" if head else leaf
+
+
+def compare_gan_names(model: keras.layers.Layer) -> dict[str, str]:
+  """Maps each variable path of a built network to compare_gan's TF1 name.
+
+  The rules are mechanical: layer names already are compare_gan's scope names,
+  `<layer>/u_var` becomes `<layer>/kernel/u_var`, standing-statistics variables
+  gain the `accu/` scope, and the projections of conditional / self-modulated
+  norms gain the `condition/` / `sbn/` scope. Names carry no ":0" suffix.
+  """
+  names = {v.path: _tf1_leaf(v.path) for v in model.variables}
+  for layer in model._flatten_layers(include_self=True, recursive=True):  # pylint: disable=protected-access
+    if isinstance(layer, normalization.ConditionalBatchNorm):
+      scope = "condition"
+    elif isinstance(layer, normalization.SelfModulatedBatchNorm):
+      scope = "sbn"
+    else:
+      continue
+    own = {id(v) for v in layer._trainable_variables + layer._non_trainable_variables}  # pylint: disable=protected-access
+    for variable in layer.variables:
+      if id(variable) not in own:  # a projection's variable, under the norm's path
+        relative = names[variable.path][len(layer.path) + 1:]
+        names[variable.path] = f"{layer.path}/{scope}/{relative}"
+  return names

@@ -1,0 +1,80 @@
+"""Resampling used by every ResNet family (compare_gan `resnet_ops.py`).
+
+- `unpool`: zero-insertion 2x upsampling (Dosovitskiy et al. 2015), the only
+  upsampling compare_gan's ResNets use: pixel (i, j) lands at (2i, 2j) and the
+  other three cells of each 2x2 block are 0 (resnet_ops.py:35-56; COMPARE_GAN.md
+  part 1, §1.14). Keras' UpSampling2D (nearest neighbour) is not equivalent.
+- `downsample`: 2x2 average pooling, stride 2, "SAME" padding (§1.16).
+- `ResampledConv`: compare_gan's `_get_conv` (resnet_ops.py:112-134): "up"
+  unpools then convolves, "down" convolves then pools, "none" convolves. The
+  layer is named `{up|down|same}_{suffix}` as compare_gan names its scope.
+"""
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from compare_gan2.ops import layers
+
+SCALES = ("up", "down", "none")
+
+
+def unpool(x: tf.Tensor) -> tf.Tensor:
+  """[B, H, W, C] -> [B, 2H, 2W, C] by zero insertion, as compare_gan."""
+  _, height, width, channels = x.shape
+  if None in (height, width, channels):
+    raise ValueError(f"unpool needs static H, W and C, got shape {x.shape}.")
+  # The same reshape/concat sequence as compare_gan, so values match bitwise.
+  flat = tf.reshape(x, [-1, width, channels])
+  wide = tf.concat([flat, tf.zeros_like(flat)], axis=2)
+  tall = tf.concat([wide, tf.zeros_like(wide)], axis=1)
+  return tf.reshape(tall, [-1, 2 * height, 2 * width, channels])
+
+
+def downsample(x: tf.Tensor) -> tf.Tensor:
+  """2x2 average pooling with stride 2 and SAME padding (odd sizes round up)."""
+  return tf.nn.avg_pool2d(x, ksize=2, strides=2, padding="SAME")
+
+
+def scope_name(scale: str, suffix: str) -> str:
+  """compare_gan's conv scope: "up_conv1", "down_conv_shortcut", "same_conv2"."""
+  if scale not in SCALES:
+    raise ValueError(f"scale must be one of {SCALES}, got {scale!r}.")
+  return f"{'same' if scale == 'none' else scale}_{suffix}"
+
+
+@keras.saving.register_keras_serializable(package="compare_gan2")
+class ResampledConv(layers.Conv2D):
+  """A stride-1 SAME conv preceded by `unpool` ("up") or followed by `downsample` ("down")."""
+
+  def __init__(self, filters: int, kernel_size: int | tuple[int, int] = 3,
+               scale: str = "none", suffix: str = "conv", **kwargs):
+    kwargs.setdefault("name", scope_name(scale, suffix))
+    super().__init__(filters, kernel_size, strides=1, **kwargs)
+    self.scale = scale
+    self.suffix = suffix
+
+  def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
+    """unpool -> conv, conv -> downsample, or conv, by `scale`."""
+    if self.scale == "up":
+      inputs = unpool(inputs)
+    outputs = super().call(inputs, training=training)
+    return downsample(outputs) if self.scale == "down" else outputs
+
+  def compute_output_shape(self, input_shape: tuple) -> tuple:
+    """The output shape, without running the layer."""
+    batch, height, width, _ = input_shape
+
+    def resampled(size):
+      if size is None or self.scale == "none":
+        return size
+      return 2 * size if self.scale == "up" else -(-size // 2)  # SAME pooling rounds up.
+
+    return (batch, resampled(height), resampled(width), self.filters)
+
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
+    config = super().get_config()
+    config.pop("strides")
+    return {**config, "scale": self.scale, "suffix": self.suffix}

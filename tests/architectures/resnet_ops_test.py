@@ -1,0 +1,53 @@
+"""Tests for compare_gan2.architectures.resnet_ops: unpool, downsample, ResampledConv."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_gan2.architectures import resnet_ops
+
+
+def test_unpool_inserts_zeros_as_compare_gan():
+  """The pinned example of COMPARE_GAN.md §1.14: not nearest-neighbour."""
+  x = np.array([[1, 3], [5, 7]], np.float32).reshape(1, 2, 2, 1)
+  expected = [[1, 0, 3, 0], [0, 0, 0, 0], [5, 0, 7, 0], [0, 0, 0, 0]]
+  np.testing.assert_array_equal(resnet_ops.unpool(x)[0, :, :, 0], expected)
+
+
+def test_unpool_keeps_channels_apart():
+  x = np.random.RandomState(0).randn(2, 3, 4, 5).astype(np.float32)
+  out = resnet_ops.unpool(x).numpy()
+  assert out.shape == (2, 6, 8, 5)
+  np.testing.assert_array_equal(out[:, ::2, ::2], x)
+  assert np.count_nonzero(out[:, 1::2]) == 0 and np.count_nonzero(out[:, :, 1::2]) == 0
+
+
+def test_downsample_is_same_padded_average():
+  x = np.arange(25, dtype=np.float32).reshape(1, 5, 5, 1)
+  out = resnet_ops.downsample(x).numpy()[0, :, :, 0]
+  assert out.shape == (3, 3)
+  assert out[0, 0] == np.mean([0, 1, 5, 6])
+  assert out[2, 2] == 24.0  # padded cells are excluded from the average
+
+
+@pytest.mark.parametrize("scale,name,size", [("up", "up_conv1", 8), ("down", "down_conv1", 2),
+                                             ("none", "same_conv1", 4)])
+def test_resampled_conv_order_name_and_shape(scale, name, size):
+  keras.utils.set_random_seed(0)
+  conv = resnet_ops.ResampledConv(3, 3, scale=scale, suffix="conv1")
+  x = tf.random.normal([2, 4, 4, 2])
+  out = conv(x)
+  assert conv.name == name and out.shape == (2, size, size, 3)
+  assert conv.compute_output_shape((2, 4, 4, 2)) == (2, size, size, 3)
+  plain = tf.nn.conv2d(resnet_ops.unpool(x) if scale == "up" else x, conv.kernel, 1, "SAME") + conv.bias
+  expected = resnet_ops.downsample(plain) if scale == "down" else plain
+  np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_resampled_conv_config_round_trip_and_bad_scale():
+  conv = resnet_ops.ResampledConv(3, 1, scale="down", suffix="conv_shortcut", spectral_norm=True)
+  clone = resnet_ops.ResampledConv.from_config(conv.get_config())
+  assert clone.get_config() == conv.get_config() and clone.name == "down_conv_shortcut"
+  with pytest.raises(ValueError, match="scale must be one of"):
+    resnet_ops.ResampledConv(3, scale="sideways")
