@@ -94,9 +94,10 @@ class Network(keras.Model):
   RESOLUTIONS: tuple[int, ...] | None = None
 
   def __init__(self, image_shape: Sequence[int] = (32, 32, 3), num_classes: int = 0,
-               spectral_norm: layers.SpectralNormArg = False,
+               batch_norm: NormClass = None, spectral_norm: layers.SpectralNormArg = False,
                kernel_initializer: InitializerArg = "normal", **kwargs):
     super().__init__(**kwargs)
+    self.batch_norm = batch_norm
     self.image_shape = tuple(int(d) for d in image_shape)
     if len(self.image_shape) != 3:
       raise ValueError(f"{type(self).__qualname__}: image_shape must be (H, W, C), "
@@ -116,11 +117,30 @@ class Network(keras.Model):
           f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__} supports square images of "
           f"{', '.join(map(str, cls.RESOLUTIONS))} px; got {height}x{width}.")
 
+  def norm(self, name: str) -> keras.layers.Layer | None:
+    """A norm layer of the configured variant, with this network's SN and initializer."""
+    return make_norm(self.batch_norm, name, self.spectral_norm, self.kernel_initializer)
+
+  def input_shape_for(self, batch_size: int) -> tuple[int, ...]:
+    """Shape of the main input (z or images) for a batch."""
+    raise NotImplementedError  # Abstract: generators take z, discriminators images.
+
+  def build_variables(self, batch_size: int = 1, conditional: bool | None = None) -> None:
+    """Creates all weights from shapes alone (no forward pass).
+
+    Args:
+      batch_size: batch dimension of the shapes passed to `build`.
+      conditional: pass a y shape; defaults to num_classes > 0.
+    """
+    conditional = self.num_classes > 0 if conditional is None else conditional
+    self.build(self.input_shape_for(batch_size),
+               (batch_size, self.num_classes) if conditional else None)
+
   def get_config(self) -> dict[str, Any]:
     """Constructor arguments, for `from_config` and Keras serialization."""
     initializer = self.kernel_initializer_arg
     return {**super().get_config(), "image_shape": self.image_shape,
-            "num_classes": self.num_classes,
+            "num_classes": self.num_classes, "batch_norm": _serialize_class(self.batch_norm),
             "spectral_norm": self.spectral_norm.to_dict() if self.spectral_norm else False,
             "kernel_initializer": (initializer if isinstance(initializer, str)
                                    else keras.initializers.serialize(initializer))}
@@ -137,57 +157,46 @@ def project_labels(logits: tf.Tensor, embedding: tf.Tensor, features: tf.Tensor)
 
 
 class GeneratorBase(Network):
-  """Base of every generator: adds z_dim and the batch-norm variant.
+  """Base of every generator: adds z_dim.
 
   Subclasses implement `build(z_shape, y_shape=None)`, creating every sublayer's
   weights from shapes alone in compare_gan's creation order (so full-size
   models can be counted without a forward pass), and `call(z, y, training)`.
   """
 
-  def __init__(self, z_dim: int = 128, batch_norm: NormClass = None, **kwargs):
+  def __init__(self, z_dim: int = 128, **kwargs):
     kwargs.setdefault("name", "generator")
     super().__init__(**kwargs)
     self.z_dim = z_dim
-    self.batch_norm = batch_norm
 
-  def norm(self, name: str) -> keras.layers.Layer | None:
-    """A norm layer of the configured variant, with this network's SN and initializer."""
-    return make_norm(self.batch_norm, name, self.spectral_norm, self.kernel_initializer)
-
-  def build_variables(self, batch_size: int = 1, conditional: bool | None = None) -> None:
-    """Creates all weights from shapes alone (no forward pass)."""
-    conditional = self.num_classes > 0 if conditional is None else conditional
-    self.build((batch_size, self.z_dim), (batch_size, self.num_classes) if conditional else None)
+  def input_shape_for(self, batch_size: int) -> tuple[int, ...]:
+    """z's shape for a batch."""
+    return (batch_size, self.z_dim)
 
   def get_config(self) -> dict[str, Any]:
     """Constructor arguments, for `from_config` and Keras serialization."""
-    return {**super().get_config(), "z_dim": self.z_dim,
-            "batch_norm": _serialize_class(self.batch_norm)}
+    return {**super().get_config(), "z_dim": self.z_dim}
 
 
 class DiscriminatorBase(Network):
-  """Base of every discriminator: adds the batch-norm variant and layer norm."""
+  """Base of every discriminator: adds layer norm (D blocks pass no z to norms).
 
-  def __init__(self, batch_norm: NormClass = None, layer_norm: bool = False, **kwargs):
+  Subclasses implement `build(images_shape, y_shape=None)` and
+  `call(images, y, training)` returning `discriminator_output(...)`.
+  """
+
+  def __init__(self, layer_norm: bool = False, **kwargs):
     kwargs.setdefault("name", "discriminator")
     super().__init__(**kwargs)
-    self.batch_norm = batch_norm
     self.layer_norm = layer_norm
 
-  def norm(self, name: str) -> keras.layers.Layer | None:
-    """A norm layer of the configured variant (D blocks pass no z)."""
-    return make_norm(self.batch_norm, name, self.spectral_norm, self.kernel_initializer)
-
-  def build_variables(self, batch_size: int = 1, conditional: bool | None = None) -> None:
-    """Creates all weights from shapes alone (no forward pass)."""
-    conditional = self.num_classes > 0 if conditional is None else conditional
-    self.build((batch_size, *self.image_shape),
-               (batch_size, self.num_classes) if conditional else None)
+  def input_shape_for(self, batch_size: int) -> tuple[int, ...]:
+    """The images' shape for a batch."""
+    return (batch_size, *self.image_shape)
 
   def get_config(self) -> dict[str, Any]:
     """Constructor arguments, for `from_config` and Keras serialization."""
-    return {**super().get_config(), "batch_norm": _serialize_class(self.batch_norm),
-            "layer_norm": self.layer_norm}
+    return {**super().get_config(), "layer_norm": self.layer_norm}
 
 
 def _serialize_class(cls: NormClass) -> str | None:
