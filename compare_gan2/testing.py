@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2.architectures import base
 from compare_gan2.ops import layers
 
 
@@ -93,42 +94,39 @@ def run_three_ways(build: Callable[[], Any], fn: Callable[..., Any],
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2.testing")
-class TinyGenerator(keras.Model):
+class TinyGenerator(base.GeneratorBase):
   """compare_gan's dummy G: sigmoid(linear(z)) reshaped to an image in [0, 1]."""
 
   def __init__(self, image_shape: Sequence[int] = (4, 4, 1), **kwargs):
-    super().__init__(**kwargs)
-    self.image_shape = tuple(image_shape)
-    self.fc_noise = layers.Linear(int(np.prod(self.image_shape)), name="fc_noise")
+    super().__init__(image_shape=image_shape, **kwargs)
+    self.fc_noise = layers.Linear(int(np.prod(self.image_shape)), spectral_norm=self.spectral_norm,
+                                  kernel_initializer=self.kernel_initializer, name="fc_noise")
+
+  def build(self, z_shape: tuple, y_shape: tuple | None = None) -> None:
+    """Creates fc_noise for z of this shape."""
+    self.fc_noise.build(z_shape)
 
   def call(self, z: tf.Tensor, y: tf.Tensor | None = None, training: bool = False) -> tf.Tensor:
     """Images in [0, 1] of `image_shape` from z; y is ignored."""
-    del y  # Unconditional, like compare_gan's dummy.
     images = tf.sigmoid(self.fc_noise(z, training=training))
     return tf.reshape(images, [-1, *self.image_shape])
 
-  def get_config(self) -> dict[str, Any]:
-    """Constructor arguments, for `from_config` and Keras serialization."""
-    return {**super().get_config(), "image_shape": self.image_shape}
-
 
 @keras.saving.register_keras_serializable(package="compare_gan2.testing")
-class TinyDiscriminator(keras.Model):
+class TinyDiscriminator(base.DiscriminatorBase):
   """compare_gan's dummy D: logits = linear(mean over H, W); optional SN."""
 
-  def __init__(self, spectral_norm: layers.SpectralNormArg = False, **kwargs):
-    super().__init__(**kwargs)
-    self.spectral_norm = spectral_norm
-    self.final_fc = layers.Linear(1, spectral_norm=spectral_norm, name="final_fc")
+  def __init__(self, image_shape: Sequence[int] = (4, 4, 1), **kwargs):
+    super().__init__(image_shape=image_shape, **kwargs)
+    self.final_fc = layers.Linear(1, spectral_norm=self.spectral_norm,
+                                  kernel_initializer=self.kernel_initializer, name="final_fc")
+
+  def build(self, images_shape: tuple, y_shape: tuple | None = None) -> None:
+    """Creates final_fc for images of this shape."""
+    self.final_fc.build((images_shape[0], images_shape[-1]))
 
   def call(self, images: tf.Tensor, y: tf.Tensor | None = None,
-           training: bool = False) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+           training: bool = False) -> base.DiscriminatorOutput:
     """(probabilities, logits, features) with features the per-channel mean."""
-    del y
     features = tf.reduce_mean(images, axis=[1, 2])
-    logits = self.final_fc(features, training=training)
-    return tf.sigmoid(logits), logits, features
-
-  def get_config(self) -> dict[str, Any]:
-    """Constructor arguments, for `from_config` and Keras serialization."""
-    return {**super().get_config(), "spectral_norm": self.spectral_norm}
+    return base.discriminator_output(self.final_fc(features, training=training), features)

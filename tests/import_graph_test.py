@@ -21,7 +21,9 @@ ALLOWED = {
     "compare_gan2.architectures": ["compare_gan2.architectures", "compare_gan2.ops"],
     "compare_gan2.losses": ["compare_gan2.registry", "compare_gan2.tfgan_compat"],
     "compare_gan2.penalties": ["compare_gan2.registry"],
-    "compare_gan2.testing": ["compare_gan2.ops"],
+    "compare_gan2.testing": ["compare_gan2.ops", "compare_gan2.architectures"],
+    "compare_gan2.gans": ["compare_gan2.gans", "compare_gan2.architectures.base",
+                          "compare_gan2.losses", "compare_gan2.penalties", "compare_gan2.registry"],
     "compare_gan2.configurables": ["compare_gan2"],
 }
 

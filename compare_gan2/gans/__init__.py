@@ -1,0 +1,1 @@
+"""GAN models: ModularGAN and its self-/semi-supervised variants."""

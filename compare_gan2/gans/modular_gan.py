@@ -1,0 +1,235 @@
+"""ModularGAN: compare_gan's GAN as a Keras model with a custom `train_step`.
+
+compare_gan `gans/modular_gan.py` (COMPARE_GAN.md part 2, §3). One call of
+`train_step` is one compare_gan "unrolled" step: `disc_iters` discriminator
+updates, then one generator update, each on its own sub-batch of real images and
+its own z (compare_gan's TPU semantics, §3.6). The local batch is split into
+`disc_iters + 1` strided sub-batches (x[i::disc_iters+1]) rather than compare_gan's
+contiguous chunks: with the data pipeline giving replica r the r-th slice of the
+global batch, each sub-batch then holds the same examples on 1 or N replicas, so
+training does not depend on the replica count. Sub-batch sizes are compare_gan's.
+
+D is called once on concat(real, fake) per update, as compare_gan does, and
+losses are scaled by 1/replicas because gradients are summed across replicas
+(ENVIRONMENT.md §1). z and the labels of conditional fakes are drawn statelessly
+from (seed, G step, global example index), so a resumed run draws the same.
+
+Variants (SSGAN, S3GAN, ...) override `discriminator_losses`,
+`generator_losses` and `metric_names` only.
+"""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import keras
+import tensorflow as tf
+
+from compare_gan2 import losses
+from compare_gan2 import penalties
+from compare_gan2 import registry
+from compare_gan2.architectures import base
+from compare_gan2.gans import ema as ema_lib
+
+
+@registry.register(module="compare_gan2.gans", denylist=("shape", "seed"))
+def uniform_latent(shape: Any, seed: tf.Tensor, minval: float = -1.0,
+                   maxval: float = 1.0) -> tf.Tensor:
+  """z ~ U[minval, maxval), compare_gan's default `z` (modular_gan.py:365-384)."""
+  return tf.random.stateless_uniform(shape, seed, minval=minval, maxval=maxval)
+
+
+@registry.register(module="compare_gan2.gans", denylist=("shape", "seed"))
+def normal_latent(shape: Any, seed: tf.Tensor, stddev: float = 1.0) -> tf.Tensor:
+  """z ~ N(0, stddev²), compare_gan's `z.distribution_fn = @tf.random.normal`."""
+  return tf.random.stateless_normal(shape, seed, stddev=stddev)
+
+
+class SubBatch(NamedTuple):
+  """What one D or G update sees: real images, their one-hot labels, z, fake labels."""
+  images: tf.Tensor
+  y: tf.Tensor | None
+  z: tf.Tensor
+  sampled_y: tf.Tensor | None
+
+
+def _replica() -> tuple[tf.Tensor, int]:
+  context = tf.distribute.get_replica_context()
+  if context is None:  # cross-replica context: a plain single-device call
+    return tf.constant(0), 1
+  return tf.convert_to_tensor(context.replica_id_in_sync_group), context.num_replicas_in_sync
+
+
+class ModularGAN(keras.Model):
+  """G and D trained with a GAN loss, an optional D penalty and optional G EMA."""
+
+  def __init__(self, generator: keras.Model, discriminator: keras.Model,
+               loss_fn: losses.LossFn = losses.non_saturating,
+               penalty_fn: penalties.PenaltyFn = penalties.no_penalty,
+               penalty_weight: float = penalties.DEFAULT_PENALTY_WEIGHT, disc_iters: int = 1,
+               z_fn: Callable[..., tf.Tensor] = uniform_latent, conditional: bool = False,
+               fit_label_distribution: bool = False, ema: ema_lib.EmaConfig | None = None,
+               seed: int = 0, **kwargs):
+    """Creates the GAN (compare_gan's ModularGAN parameters, §3.2).
+
+    Args:
+      generator: maps (z, y) to images in [0, 1] (architectures.base contract).
+      discriminator: maps (images, y) to (probabilities, logits, features).
+      loss_fn: a `losses` function (compare_gan `loss.fn`).
+      penalty_fn: a `penalties` function (compare_gan `penalty.fn`).
+      penalty_weight: weight of the penalty in the D loss (compare_gan `options.lamba`).
+      disc_iters: D updates per G update.
+      z_fn: stateless latent sampler `(shape, seed) -> z`.
+      conditional: feed one-hot labels to G and D (needs num_classes > 0).
+      fit_label_distribution: fakes take the real labels of their sub-batch
+        instead of uniformly sampled classes.
+      ema: keep an EMA of G's weights (compare_gan `g_use_ema`); None for off.
+      seed: seed of z, fake labels and penalty points.
+      **kwargs: Keras model arguments.
+    """
+    super().__init__(**kwargs)
+    if disc_iters < 1:
+      raise ValueError(f"disc_iters must be >= 1, got {disc_iters}.")
+    num_classes = getattr(generator, "num_classes", 0)
+    if conditional and not num_classes:
+      raise ValueError("conditional=True needs a generator built with num_classes > 0.")
+    self.generator, self.discriminator = generator, discriminator
+    self.loss_fn, self.penalty_fn, self.penalty_weight = loss_fn, penalty_fn, penalty_weight
+    self.disc_iters, self.z_fn, self.seed = disc_iters, z_fn, seed
+    self.conditional, self.fit_label_distribution = conditional, fit_label_distribution
+    self.num_classes = num_classes
+    self.ema = None if ema is None else ema_lib.GeneratorEma(generator, ema)
+    self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names()}
+
+  def metric_names(self) -> tuple[str, ...]:
+    """The logged values; variants add theirs."""
+    return ("d_loss", "d_loss_real", "d_loss_fake", "penalty", "g_loss")
+
+  @property
+  def metrics(self) -> list[keras.metrics.Metric]:
+    """Mean trackers, reset by `fit` every epoch."""
+    return list(self.trackers.values())
+
+  def compile(self, d_optimizer: keras.optimizers.Optimizer,
+              g_optimizer: keras.optimizers.Optimizer, **kwargs) -> None:
+    """Sets the two optimizers (TTUR: give them different learning rates)."""
+    super().compile(**kwargs)
+    self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+
+  def build_networks(self) -> None:
+    """Builds G, D, the EMA twin and both optimizers, from shapes alone.
+
+    Keras would otherwise build the model by calling it on a data batch, which
+    a GAN cannot take (ENVIRONMENT.md §1); call this (in the strategy scope)
+    before `fit`, restoring a checkpoint, or the runner's own loop.
+    """
+    self.generator.build_variables(conditional=self.conditional)
+    self.discriminator.build_variables(conditional=self.conditional)
+    if self.ema is not None:
+      self.ema.build()
+    if getattr(self, "d_optimizer", None) is None:
+      raise ValueError("compile(d_optimizer=..., g_optimizer=...) before build_networks().")
+    self.d_optimizer.build(self.discriminator.trainable_variables)
+    self.g_optimizer.build(self.generator.trainable_variables)
+    self.built = True
+
+  def call(self, z: tf.Tensor, y: tf.Tensor | None = None, training: bool = False) -> tf.Tensor:
+    """Samples images: the EMA generator when there is one (as compare_gan exports)."""
+    generator = self.generator if self.ema is None else self.ema.generator
+    return generator(z, y, training=training)
+
+  # -- one training step ---------------------------------------------------
+
+  def train_step(self, data: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """disc_iters D updates, then one G update (compare_gan model_fn, §3.7)."""
+    step = tf.cast(self.g_optimizer.iterations, tf.int64)
+    seed = tf.stack([tf.constant(self.seed, tf.int64), step])
+    sub_batches = self.split_batch(data, seed)
+    for index, sub_batch in enumerate(sub_batches[:-1]):
+      self._d_step(sub_batch, tf.random.experimental.stateless_fold_in(seed, index + 1))
+    self._g_step(sub_batches[-1], tf.random.experimental.stateless_fold_in(seed, 0))
+    return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+  def split_batch(self, data: dict[str, tf.Tensor], seed: tf.Tensor) -> list[SubBatch]:
+    """Strided sub-batches of the local batch, with z and fake labels drawn."""
+    images = tf.convert_to_tensor(data["images"])
+    parts = self.disc_iters + 1
+    local = images.shape[0]
+    if local is not None and local % parts:
+      raise ValueError(f"The per-replica batch ({local}) must be divisible by disc_iters + 1 "
+                       f"({parts}).")
+    local = tf.shape(images)[0]
+    z = self._global_draw(lambda n, s: self.z_fn([n, self.generator.z_dim], s), local, seed, 1)
+    y = sampled_y = None
+    if self.conditional:
+      labels = tf.convert_to_tensor(data["labels"])
+      y = tf.one_hot(labels, self.num_classes)  # unlabelled (-1) rows become zeros
+      sampled = labels if self.fit_label_distribution else self._global_draw(
+          lambda n, s: tf.random.stateless_uniform([n], s, 0, self.num_classes, tf.int32),
+          local, seed, 2)
+      sampled_y = tf.one_hot(sampled, self.num_classes)
+    pick = lambda t, i: None if t is None else t[i::parts]
+    return [SubBatch(pick(images, i), pick(y, i), pick(z, i), pick(sampled_y, i))
+            for i in range(parts)]
+
+  def _global_draw(self, draw: Callable, local: tf.Tensor, seed: tf.Tensor, key: int) -> tf.Tensor:
+    # Drawn for the global batch and sliced, so example j gets the same value
+    # whatever the number of replicas.
+    replica, replicas = _replica()
+    values = draw(local * replicas, tf.random.experimental.stateless_fold_in(seed, key))
+    return values[replica * local:(replica + 1) * local]
+
+  def _d_step(self, batch: SubBatch, seed: tf.Tensor) -> None:
+    # compare_gan generates the fakes before the D update, without G gradients.
+    fake = tf.stop_gradient(self.generator(batch.z, batch.sampled_y, training=True))
+    variables = self.discriminator.trainable_variables
+    with tf.GradientTape() as tape:
+      values = self.discriminator_losses(batch, fake, seed)
+      loss = values["d_loss"] / _replica()[1]
+    self.d_optimizer.apply(tape.gradient(loss, variables), variables)
+    self._track(values)
+
+  def _g_step(self, batch: SubBatch, seed: tf.Tensor) -> None:
+    variables = self.generator.trainable_variables
+    with tf.GradientTape() as tape:
+      fake = self.generator(batch.z, batch.sampled_y, training=True)
+      values = self.generator_losses(batch, fake, seed)
+      loss = values["g_loss"] / _replica()[1]
+    self.g_optimizer.apply(tape.gradient(loss, variables), variables)
+    if self.ema is not None:
+      self.ema.update(self.g_optimizer.iterations)
+    self._track(values)
+
+  def _track(self, values: dict[str, tf.Tensor]) -> None:
+    for name, value in values.items():
+      self.trackers[name].update_state(value)
+
+  # -- hooks for variants ----------------------------------------------------
+
+  def discriminate(self, batch: SubBatch, fake: tf.Tensor
+                   ) -> tuple[base.DiscriminatorOutput, base.DiscriminatorOutput]:
+    """One D call on concat(real, fake) (compare_gan create_loss, §3.9).
+
+    Returns:
+      (outputs on the real images, outputs on the fakes).
+    """
+    y = None if batch.y is None else tf.concat([batch.y, batch.sampled_y], axis=0)
+    outputs = self.discriminator(tf.concat([batch.images, fake], axis=0), y=y, training=True)
+    halves = [tf.split(t, 2, axis=0) for t in outputs]
+    return tuple(base.DiscriminatorOutput(*[h[i] for h in halves]) for i in (0, 1))
+
+  def discriminator_losses(self, batch: SubBatch, fake: tf.Tensor,
+                           seed: tf.Tensor) -> dict[str, tf.Tensor]:
+    """D loss and its logged parts; must contain "d_loss"."""
+    real_out, fake_out = self.discriminate(batch, fake)
+    gan = self.loss_fn(real_out[1], fake_out[1])
+    penalty = self.penalty_fn(self.discriminator, batch.images, fake, batch.y,
+                              training=True, seed=seed)
+    return {"d_loss": gan.d_loss + self.penalty_weight * penalty,
+            "d_loss_real": gan.d_loss_real, "d_loss_fake": gan.d_loss_fake, "penalty": penalty}
+
+  def generator_losses(self, batch: SubBatch, fake: tf.Tensor,
+                       seed: tf.Tensor) -> dict[str, tf.Tensor]:
+    """G loss and its logged parts; must contain "g_loss"."""
+    del seed  # the base G loss draws nothing
+    real_out, fake_out = self.discriminate(batch, fake)
+    return {"g_loss": self.loss_fn(real_out[1], fake_out[1]).g_loss}
