@@ -1,0 +1,104 @@
+"""Choosing the tf.distribute strategy a run trains under.
+
+One resolver for every topology compare_gan2 runs on:
+
+| name            | strategy                                         | needs                          |
+|-----------------|--------------------------------------------------|--------------------------------|
+| "default"       | tf.distribute's default (one device)             | —                              |
+| "mirrored"      | MirroredStrategy over local GPUs (or CPUs)       | —                              |
+| "multi_worker"  | MultiWorkerMirroredStrategy                      | TF_CONFIG in the environment   |
+| "tpu"           | TPUStrategy via TPUClusterResolver               | --tpu (name, grpc:// address or "local") |
+
+The training loop drives `train_step` with `strategy.run` itself (ENVIRONMENT.md
+§9): Keras `fit` fails under MultiWorkerMirroredStrategy, and TPUs want many
+steps per host call anyway.
+"""
+
+import json
+import os
+
+import tensorflow as tf
+
+from compare_gan2 import registry
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+
+def _tpu_strategy(tpu: str | None) -> tf.distribute.Strategy:
+  if not tpu:
+    raise ValueError("strategy 'tpu' needs --tpu: a TPU name, a grpc:// address, or 'local'.")
+  try:
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+        tpu="local" if tpu == "local" else tpu)
+  except ValueError as e:  # no TPU of that name, or no TPU on this machine
+    raise ValueError(f"Cannot resolve TPU {tpu!r}: {e}") from e
+  try:
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+  except (tf.errors.NotFoundError, tf.errors.UnavailableError) as e:
+    raise ValueError(f"No TPU found at {tpu!r}: {e.message.splitlines()[0]}") from e
+  return tf.distribute.TPUStrategy(resolver)
+
+
+def _multi_worker_strategy() -> tf.distribute.Strategy:
+  raw = os.environ.get("TF_CONFIG")
+  if not raw:
+    raise ValueError("strategy 'multi_worker' needs TF_CONFIG with the cluster and this "
+                     "worker's task, e.g. {\"cluster\": {\"worker\": [\"host1:port\", ...]}, "
+                     "\"task\": {\"type\": \"worker\", \"index\": 0}}.")
+  try:
+    config = json.loads(raw)
+  except json.JSONDecodeError as e:
+    raise ValueError(f"TF_CONFIG is not valid JSON: {e}") from e
+  if "worker" not in config.get("cluster", {}) or "task" not in config:
+    raise ValueError(f"TF_CONFIG needs cluster.worker and task entries, got keys {sorted(config)}.")
+  return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+@registry.register(module="compare_gan2.distribute")
+def resolve_strategy(name: str = "default", tpu: str | None = None) -> tf.distribute.Strategy:
+  """Creates the strategy called `name` (see the module table).
+
+  Args:
+    name: "default", "mirrored", "multi_worker" or "tpu".
+    tpu: for "tpu": the TPU name, a grpc:// address, or "local".
+
+  Returns:
+    The strategy; create models and optimizers in its `scope()`.
+
+  Raises:
+    ValueError: an unknown name, or a topology without what it needs.
+  """
+  if name == "default":
+    return tf.distribute.get_strategy()
+  if name == "mirrored":
+    return tf.distribute.MirroredStrategy()
+  if name == "multi_worker":
+    return _multi_worker_strategy()
+  if name == "tpu":
+    return _tpu_strategy(tpu)
+  raise ValueError(f"Unknown strategy {name!r}; expected one of {STRATEGIES}.")
+
+
+def per_replica_batch_size(strategy: tf.distribute.Strategy, global_batch_size: int,
+                           multiple_of: int = 1) -> int:
+  """The batch each replica gets, checked to divide evenly.
+
+  Args:
+    strategy: the run's strategy.
+    global_batch_size: examples per step over all replicas.
+    multiple_of: the per-replica batch must also divide by this (e.g.
+      disc_iters + 1 sub-batches per step).
+
+  Raises:
+    ValueError: naming both numbers when they do not divide.
+  """
+  replicas = strategy.num_replicas_in_sync
+  if global_batch_size % replicas:
+    raise ValueError(f"global batch size {global_batch_size} is not divisible by the "
+                     f"{replicas} replicas of {type(strategy).__name__}.")
+  local = global_batch_size // replicas
+  if local % multiple_of:
+    raise ValueError(f"per-replica batch {local} (global {global_batch_size} over {replicas} "
+                     f"replicas) must be divisible by {multiple_of} (disc_iters + 1 sub-batches).")
+  return local
