@@ -136,6 +136,11 @@ class Network(keras.Model):
     self.build(self.input_shape_for(batch_size),
                (batch_size, self.num_classes) if conditional else None)
 
+  @classmethod
+  def from_config(cls, config: dict[str, Any]) -> "Network":
+    """Inverse of get_config (the norm class is stored by its registered name)."""
+    return cls(**{**config, "batch_norm": deserialize_norm_class(config.get("batch_norm"))})
+
   def get_config(self) -> dict[str, Any]:
     """Constructor arguments, for `from_config` and Keras serialization."""
     initializer = self.kernel_initializer_arg
@@ -144,6 +149,11 @@ class Network(keras.Model):
             "spectral_norm": self.spectral_norm.to_dict() if self.spectral_norm else False,
             "kernel_initializer": (initializer if isinstance(initializer, str)
                                    else keras.initializers.serialize(initializer))}
+
+
+def conv_out_size_same(size: int, divisor: int) -> int:
+  """ceil(size / divisor): a side after log2(divisor) stride-2 SAME convs (dcgan.py:35)."""
+  return -(-size // divisor)
 
 
 def discriminator_output(logits: tf.Tensor, features: tf.Tensor) -> DiscriminatorOutput:

@@ -61,7 +61,6 @@ from compare_gan2.ops import layers
 _G_DIM = 64  # gf_dim, dcgan.py:59
 _D_DIM = 64  # df_dim, dcgan.py:108
 _KERNEL = 5
-_LEAK = 0.2  # arch_ops.lrelu's default leak (arch_ops.py:595)
 
 # g_fc1 output: s16 x s16 x 8·gf_dim (dcgan.py:67-68).
 _G_FC = (16, 8 * _G_DIM)
@@ -83,18 +82,10 @@ _D_STAGES = (
 )
 
 
-def conv_out_size_same(size: int, divisor: int) -> int:
-  """ceil(size / divisor): a side after log2(divisor) stride-2 SAME convs (dcgan.py:35)."""
-  return -(-size // divisor)
-
 
 def _scaled(image_shape: tuple[int, int, int], divisor: int) -> tuple[int, int]:
-  return conv_out_size_same(image_shape[0], divisor), conv_out_size_same(image_shape[1], divisor)
+  return base.conv_out_size_same(image_shape[0], divisor), base.conv_out_size_same(image_shape[1], divisor)
 
-
-def lrelu(x: tf.Tensor, leak: float = _LEAK) -> tf.Tensor:
-  """max(x, leak·x), compare_gan's `lrelu` (arch_ops.py:595-597)."""
-  return tf.maximum(x, leak * x)
 
 
 def _check_positive(cls: type, image_shape: tuple[int, int, int]) -> None:
@@ -145,10 +136,6 @@ class Generator(base.GeneratorBase):
       net = deconv(net, training=training)
     return 0.5 * tf.nn.tanh(net) + 0.5
 
-  @classmethod
-  def from_config(cls, config: dict[str, Any]) -> "Generator":
-    """Inverse of get_config (the norm class is stored by its registered name)."""
-    return cls(**{**config, "batch_norm": base.deserialize_norm_class(config["batch_norm"])})
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2.dcgan")
@@ -188,11 +175,7 @@ class Discriminator(base.DiscriminatorBase):
     """(sigmoid(logits), logits [B, 1], the [B, s16, s16, 512] map before d_fc4)."""
     net = images
     for conv, norm in self.stages:
-      net = lrelu(base.apply_norm(norm, conv(net, training=training), None, y, training))
+      net = layers.lrelu(base.apply_norm(norm, conv(net, training=training), None, y, training))
     flat = tf.reshape(net, [-1, math.prod(net.shape[1:])])
     return base.discriminator_output(self.d_fc4(flat, training=training), net)
 
-  @classmethod
-  def from_config(cls, config: dict[str, Any]) -> "Discriminator":
-    """Inverse of get_config (the norm class is stored by its registered name)."""
-    return cls(**{**config, "batch_norm": base.deserialize_norm_class(config["batch_norm"])})

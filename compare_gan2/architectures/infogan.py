@@ -61,7 +61,6 @@ from compare_gan2.ops import layers
 from compare_gan2.ops import normalization
 
 _KERNEL = 4
-_LEAK = 0.2  # arch_ops.lrelu's default leak (arch_ops.py:595)
 _DIVISOR = 4  # two stride-2 (de)convolutions between the image and the dense layers
 
 # G dense part (infogan.py:53-56): (linear scope, norm scope, units; None =
@@ -78,10 +77,6 @@ _D_CONVS = (("d_conv1", None, 64), ("d_conv2", "d_bn2", 128))
 _D_DENSE = (("d_fc3", "d_bn3", 1024),)
 _D_LOGIT = "d_fc4"
 
-
-def lrelu(x: tf.Tensor, leak: float = _LEAK) -> tf.Tensor:
-  """max(x, leak·x), compare_gan's `lrelu` (arch_ops.py:595-597)."""
-  return tf.maximum(x, leak * x)
 
 
 def _check_divisible(cls: type, image_shape: tuple[int, int, int]) -> None:
@@ -153,16 +148,12 @@ class Generator(base.GeneratorBase):
     del y  # compare_gan's InfoGAN G is unconditional (infogan.py:50).
     net = z
     for fc, norm in self.dense:
-      net = lrelu(norm(fc(net, training=training), training=training))
+      net = layers.lrelu(norm(fc(net, training=training), training=training))
     net = tf.reshape(net, [-1, *self.map_shape])
     for deconv, norm in self.deconvs:
-      net = lrelu(norm(deconv(net, training=training), training=training))
+      net = layers.lrelu(norm(deconv(net, training=training), training=training))
     return tf.sigmoid(self.g_dc4(net, training=training))
 
-  @classmethod
-  def from_config(cls, config: dict[str, Any]) -> "Generator":
-    """Inverse of get_config (the norm class is stored by its registered name)."""
-    return cls(**{**config, "batch_norm": base.deserialize_norm_class(config["batch_norm"])})
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2.infogan")
@@ -210,14 +201,10 @@ class Discriminator(base.DiscriminatorBase):
     """(sigmoid(logits), logits [B, 1], the [B, 1024] activations before d_fc4)."""
     net = images
     for conv, norm in self.convs:
-      net = lrelu(base.apply_norm(norm, conv(net, training=training), None, y, training))
+      net = layers.lrelu(base.apply_norm(norm, conv(net, training=training), None, y, training))
     _, height, width, channels = net.shape
     net = tf.reshape(net, [-1, height * width * channels])
     for fc, norm in self.dense:
-      net = lrelu(base.apply_norm(norm, fc(net, training=training), None, y, training))
+      net = layers.lrelu(base.apply_norm(norm, fc(net, training=training), None, y, training))
     return base.discriminator_output(self.d_fc4(net, training=training), net)
 
-  @classmethod
-  def from_config(cls, config: dict[str, Any]) -> "Discriminator":
-    """Inverse of get_config (the norm class is stored by its registered name)."""
-    return cls(**{**config, "batch_norm": base.deserialize_norm_class(config["batch_norm"])})

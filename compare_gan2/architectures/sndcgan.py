@@ -80,18 +80,10 @@ _D_CONVS = (
 )
 
 
-def conv_out_size_same(size: int, divisor: int) -> int:
-  """ceil(size / divisor): a side after log2(divisor) stride-2 SAME convs (sndcgan.py:32)."""
-  return -(-size // divisor)
-
 
 def _scaled(image_shape: tuple[int, int, int], divisor: int) -> tuple[int, int]:
-  return conv_out_size_same(image_shape[0], divisor), conv_out_size_same(image_shape[1], divisor)
+  return base.conv_out_size_same(image_shape[0], divisor), base.conv_out_size_same(image_shape[1], divisor)
 
-
-def lrelu(x: tf.Tensor, leak: float = _LEAK) -> tf.Tensor:
-  """max(x, leak·x), compare_gan's `lrelu` (arch_ops.py:595-597) at SNDCGAN's leak."""
-  return tf.maximum(x, leak * x)
 
 
 def _check_positive(cls: type, image_shape: tuple[int, int, int]) -> None:
@@ -149,10 +141,6 @@ class Generator(base.GeneratorBase):
       net = tf.nn.relu(base.apply_norm(norm, deconv(net, training=training), z, y, training))
     return (tf.tanh(self.g_dc5(net, training=training)) + 1.0) / 2.0
 
-  @classmethod
-  def from_config(cls, config: dict[str, Any]) -> "Generator":
-    """Inverse of get_config (the norm class is stored by its registered name)."""
-    return cls(**{**config, "batch_norm": base.deserialize_norm_class(config["batch_norm"])})
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2.sndcgan")
@@ -196,12 +184,8 @@ class Discriminator(base.DiscriminatorBase):
     # compare_gan feeds [0, 1] images; the SNDCGAN authors used [-1, 1] (sndcgan.py:105-108).
     net = images * 2.0 - 1.0
     for conv in self.convs:
-      net = lrelu(conv(net, training=training))
+      net = layers.lrelu(conv(net, training=training), _LEAK)
     _, height, width, channels = net.shape
     net = tf.reshape(net, [-1, height * width * channels])
     return base.discriminator_output(self.d_fc1(net, training=training), net)
 
-  @classmethod
-  def from_config(cls, config: dict[str, Any]) -> "Discriminator":
-    """Inverse of get_config (the norm class is stored by its registered name)."""
-    return cls(**{**config, "batch_norm": base.deserialize_norm_class(config["batch_norm"])})

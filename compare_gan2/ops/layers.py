@@ -22,6 +22,11 @@ from compare_gan2.ops import spectral_norm as sn
 SpectralNormArg = bool | dict | sn.SpectralNormConfig | None
 
 
+def lrelu(x: tf.Tensor, leak: float = 0.2) -> tf.Tensor:
+  """max(x, leak·x), compare_gan's `lrelu` (arch_ops.py:595-597)."""
+  return tf.maximum(x, leak * x)
+
+
 class KernelLayer(keras.layers.Layer):
   """Base for layers with one kernel, an optional bias and optional SN."""
 
