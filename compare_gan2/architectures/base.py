@@ -145,7 +145,7 @@ class Network(keras.Model):
     """Constructor arguments, for `from_config` and Keras serialization."""
     initializer = self.kernel_initializer_arg
     return {**super().get_config(), "image_shape": self.image_shape,
-            "num_classes": self.num_classes, "batch_norm": _serialize_class(self.batch_norm),
+            "num_classes": self.num_classes, "batch_norm": serialize_norm_class(self.batch_norm),
             "spectral_norm": self.spectral_norm.to_dict() if self.spectral_norm else False,
             "kernel_initializer": (initializer if isinstance(initializer, str)
                                    else keras.initializers.serialize(initializer))}
@@ -209,7 +209,8 @@ class DiscriminatorBase(Network):
     return {**super().get_config(), "layer_norm": self.layer_norm}
 
 
-def _serialize_class(cls: NormClass) -> str | None:
+def serialize_norm_class(cls: NormClass) -> str | None:
+  """The registered Keras name of a norm class (gin's wrapper subclass resolves to it)."""
   # gin hands over its configurable subclass; the registered Keras class is its base.
   while cls is not None and not keras.saving.get_registered_object(
       keras.saving.get_registered_name(cls)):
@@ -218,7 +219,7 @@ def _serialize_class(cls: NormClass) -> str | None:
 
 
 def deserialize_norm_class(name: str | None) -> NormClass:
-  """The norm class stored by get_config (inverse of `_serialize_class`)."""
+  """The norm class stored by get_config (inverse of `serialize_norm_class`)."""
   return None if name is None else keras.saving.get_registered_object(name)
 
 
