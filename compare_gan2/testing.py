@@ -8,13 +8,19 @@ Every test suite of the project (and of a user's extension) stands on these:
   checking that a component gives the same numbers on 1 and 2 replicas.
 - `run_three_ways(fn, inputs)` runs a function eagerly, under `tf.function` and
   under the 2-replica strategy, returning the three results.
+- `assert_three_ways_agree(results)` checks that those three results match.
+- `trainable_count(model)` counts a model's trainable parameters.
+- `record_weight_creation()` records every weight Keras layers create, in
+  creation order, with the layer that created it (for checking compare_gan's
+  variable order, e.g. before mapping checkpoints by position).
 - `TinyGenerator` / `TinyDiscriminator` are compare_gan's test_utils dummies
   (test_utils.py:58-84): G = sigmoid(linear(z)) reshaped, D = linear(mean
   over H, W) returning (probabilities, logits, features).
 """
 
-from collections.abc import Callable, Sequence
-from typing import Any
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
@@ -91,6 +97,56 @@ def run_three_ways(build: Callable[[], Any], fn: Callable[..., Any],
   gathered = tf.nest.map_structure(lambda t: strategy.gather(t, axis=0), per_replica)
   results["mirrored"] = (tf.nest.map_structure(np.asarray, gathered), obj)
   return results
+
+
+def assert_three_ways_agree(results: dict[str, Any], rtol: float = 1e-5,
+                            atol: float = 1e-6) -> None:
+  """Asserts that the "function" and "mirrored" outputs of `run_three_ways` match "eager".
+
+  Args:
+    results: what `run_three_ways` returned.
+    rtol: relative tolerance of `np.testing.assert_allclose`.
+    atol: absolute tolerance of `np.testing.assert_allclose`.
+  """
+  eager = tf.nest.flatten(results["eager"][0])
+  for mode in ("function", "mirrored"):
+    for got, want in zip(tf.nest.flatten(results[mode][0]), eager, strict=True):
+      np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=mode)
+
+
+def trainable_count(model: keras.layers.Layer) -> int:
+  """Number of trainable parameters (scalars) of a built layer or model."""
+  return int(sum(np.prod(v.shape) for v in model.trainable_variables))
+
+
+class WeightRecord(NamedTuple):
+  """One weight creation: the layer whose `add_weight` ran, and the new variable."""
+  layer: keras.layers.Layer
+  variable: keras.Variable
+
+
+@contextlib.contextmanager
+def record_weight_creation() -> Iterator[list[WeightRecord]]:
+  """Records every `keras.layers.Layer.add_weight` call while the context is open.
+
+  Yields:
+    A list that fills with a `WeightRecord` per created weight, in creation
+    order (Keras lists a layer's trainable weights before the others, so this
+    is the only way to see the true order).
+  """
+  records = []
+  add_weight = keras.layers.Layer.add_weight
+
+  def recording_add_weight(self, *args, **kwargs):
+    variable = add_weight(self, *args, **kwargs)
+    records.append(WeightRecord(self, variable))
+    return variable
+
+  keras.layers.Layer.add_weight = recording_add_weight
+  try:
+    yield records
+  finally:
+    keras.layers.Layer.add_weight = add_weight
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2.testing")

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from compare_gan2 import testing
@@ -46,3 +47,32 @@ def test_run_three_ways_agree_on_a_stateless_layer(two_replicas):
   for mode in ("function", "mirrored"):
     np.testing.assert_allclose(results[mode][0], results["eager"][0], rtol=1e-6)
   assert results["mirrored"][0].shape == (4, 1)
+
+
+def test_assert_three_ways_agree_names_the_mode_that_differs():
+  same = (np.ones(2), (np.zeros(1),))
+  results = {"eager": (same, None), "function": (same, None), "mirrored": (same, None)}
+  testing.assert_three_ways_agree(results)
+  results["mirrored"] = ((np.ones(2), (np.full(1, 1e-3),)), None)
+  with pytest.raises(AssertionError, match="mirrored"):
+    testing.assert_three_ways_agree(results)
+  testing.assert_three_ways_agree(results, atol=1e-2)
+
+
+def test_trainable_count_counts_trainable_scalars_only():
+  layer = keras.layers.BatchNormalization()
+  layer.build((2, 5))
+  assert testing.trainable_count(layer) == 10  # gamma, beta; not the moving statistics
+
+
+def test_record_weight_creation_keeps_order_and_layer_and_restores_add_weight():
+  original = keras.layers.Layer.add_weight
+  with testing.record_weight_creation() as records:
+    layer = keras.layers.BatchNormalization(name="bn")
+    layer.build((2, 3))
+  assert [(r.layer.name, r.variable.name) for r in records] == [
+      ("bn", "gamma"), ("bn", "beta"), ("bn", "moving_mean"), ("bn", "moving_variance")]
+  assert all(r.layer is layer for r in records)
+  assert keras.layers.Layer.add_weight is original
+  keras.layers.Dense(1).build((1, 2))
+  assert len(records) == 4  # nothing recorded once the context is closed

@@ -77,6 +77,23 @@ def build_norm(norm: keras.layers.Layer | None, inputs_shape: Sequence[int | Non
     norm.build(tuple(inputs_shape))
 
 
+def build_layers_then_norms(pairs: Sequence[tuple[keras.layers.Layer, keras.layers.Layer | None]],
+                            inputs_shape: Sequence[int | None],
+                            z_shape: Sequence[int | None] | None,
+                            y_shape: Sequence[int | None] | None) -> tuple:
+  """Builds (layer, norm or None) pairs in sequence, each norm on its layer's output.
+
+  Returns:
+    The output shape of the last layer.
+  """
+  shape = tuple(inputs_shape)
+  for layer, norm in pairs:
+    layer.build(shape)
+    shape = layer.compute_output_shape(shape)
+    build_norm(norm, shape, z_shape, y_shape)
+  return shape
+
+
 def apply_norm(norm: keras.layers.Layer | None, x: tf.Tensor, z: tf.Tensor | None,
                y: tf.Tensor | None, training: bool) -> tf.Tensor:
   """Runs a norm layer with the conditioning it declares; identity for None."""
@@ -156,6 +173,18 @@ def conv_out_size_same(size: int, divisor: int) -> int:
   return -(-size // divisor)
 
 
+def scaled_size(image_shape: Sequence[int], divisor: int) -> tuple[int, int]:
+  """(s_k(H), s_k(W)) for k = divisor: `conv_out_size_same` on each side."""
+  return conv_out_size_same(image_shape[0], divisor), conv_out_size_same(image_shape[1], divisor)
+
+
+def check_positive_size(cls: type, image_shape: tuple[int, int, int]) -> None:
+  """Raises ValueError unless every side of `image_shape` is positive (DCGAN, SNDCGAN)."""
+  if min(image_shape) < 1:
+    raise ValueError(f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__} supports any "
+                     f"H x W x C with positive sizes; got {image_shape}.")
+
+
 def discriminator_output(logits: tf.Tensor, features: tf.Tensor) -> DiscriminatorOutput:
   """Packs logits [B, 1] and features into compare_gan's (sigmoid, logits, features)."""
   return DiscriminatorOutput(tf.sigmoid(logits), logits, features)
@@ -183,6 +212,11 @@ class GeneratorBase(Network):
     """z's shape for a batch."""
     return (batch_size, self.z_dim)
 
+  def check_z_dim(self, z_shape: Sequence[int | None]) -> None:
+    """Raises ValueError if z's last dimension is not `z_dim` (DCGAN-style G)."""
+    if z_shape[-1] != self.z_dim:
+      raise ValueError(f"{self.name}: z has {z_shape[-1]} features, z_dim is {self.z_dim}.")
+
   def get_config(self) -> dict[str, Any]:
     """Constructor arguments, for `from_config` and Keras serialization."""
     return {**super().get_config(), "z_dim": self.z_dim}
@@ -203,6 +237,12 @@ class DiscriminatorBase(Network):
   def input_shape_for(self, batch_size: int) -> tuple[int, ...]:
     """The images' shape for a batch."""
     return (batch_size, *self.image_shape)
+
+  def check_image_size(self, images_shape: Sequence[int | None]) -> None:
+    """Raises ValueError unless images are [B, *image_shape] (DCGAN-style D)."""
+    if tuple(images_shape[1:]) != self.image_shape:
+      raise ValueError(f"{self.name} was made for {self.image_shape} images, "
+                       f"got shape {tuple(images_shape)}.")
 
   def get_config(self) -> dict[str, Any]:
     """Constructor arguments, for `from_config` and Keras serialization."""

@@ -50,7 +50,6 @@ TF1 names; `base.compare_gan_names` adds the `kernel/` scope of `u_var` and the
 """
 
 import math
-from typing import Any
 
 import keras
 import tensorflow as tf
@@ -83,17 +82,6 @@ _D_STAGES = (
 
 
 
-def _scaled(image_shape: tuple[int, int, int], divisor: int) -> tuple[int, int]:
-  return base.conv_out_size_same(image_shape[0], divisor), base.conv_out_size_same(image_shape[1], divisor)
-
-
-
-def _check_positive(cls: type, image_shape: tuple[int, int, int]) -> None:
-  if min(image_shape) < 1:
-    raise ValueError(f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__} supports any "
-                     f"H x W x C with positive sizes; got {image_shape}.")
-
-
 @keras.saving.register_keras_serializable(package="compare_gan2.dcgan")
 class Generator(base.GeneratorBase):
   """DCGAN generator: z [B, z_dim] (and y for a conditional norm) -> images in [0, 1]."""
@@ -102,25 +90,24 @@ class Generator(base.GeneratorBase):
     """Creates the layers; see `base.GeneratorBase` for the arguments."""
     super().__init__(**kwargs)
     colors = self.image_shape[2]
-    self.fc_shape = (*_scaled(self.image_shape, _G_FC[0]), _G_FC[1])
+    self.fc_shape = (*base.scaled_size(self.image_shape, _G_FC[0]), _G_FC[1])
     init = self.kernel_initializer
     self.g_fc1 = layers.Linear(math.prod(self.fc_shape), kernel_initializer=init, name="g_fc1")
     # (norm or None, deconv) pairs, tracked in compare_gan's creation order.
     self.stages = [
         (self.norm(norm_name), layers.Deconv2D(
-            channels or colors, _KERNEL, 2, output_size=_scaled(self.image_shape, divisor),
+            channels or colors, _KERNEL, 2, output_size=base.scaled_size(self.image_shape, divisor),
             kernel_initializer=init, name=deconv_name))
         for norm_name, deconv_name, divisor, channels in _G_STAGES]
 
   @classmethod
   def check_resolution(cls, image_shape: tuple[int, int, int]) -> None:
     """Any positive H x W works (sizes round up at each stride-2 step)."""
-    _check_positive(cls, image_shape)
+    base.check_positive_size(cls, image_shape)
 
   def build(self, z_shape: tuple, y_shape: tuple | None = None) -> None:
     """Creates every weight from the input shapes, in compare_gan's order."""
-    if z_shape[-1] != self.z_dim:
-      raise ValueError(f"{self.name}: z has {z_shape[-1]} features, z_dim is {self.z_dim}.")
+    self.check_z_dim(z_shape)
     self.g_fc1.build(z_shape)
     shape = (z_shape[0], *self.fc_shape)
     for norm, deconv in self.stages:
@@ -156,18 +143,12 @@ class Discriminator(base.DiscriminatorBase):
   @classmethod
   def check_resolution(cls, image_shape: tuple[int, int, int]) -> None:
     """Any positive H x W works (sizes round up at each stride-2 step)."""
-    _check_positive(cls, image_shape)
+    base.check_positive_size(cls, image_shape)
 
   def build(self, images_shape: tuple, y_shape: tuple | None = None) -> None:
     """Creates every weight from the input shapes, in compare_gan's order."""
-    if tuple(images_shape[1:]) != self.image_shape:
-      raise ValueError(f"{self.name} was made for {self.image_shape} images, "
-                       f"got shape {tuple(images_shape)}.")
-    shape = tuple(images_shape)
-    for conv, norm in self.stages:
-      conv.build(shape)
-      shape = conv.compute_output_shape(shape)
-      base.build_norm(norm, shape, None, y_shape)
+    self.check_image_size(images_shape)
+    shape = base.build_layers_then_norms(self.stages, images_shape, None, y_shape)
     self.d_fc4.build((shape[0], math.prod(shape[1:])))
 
   def call(self, images: tf.Tensor, y: tf.Tensor | None = None,

@@ -51,8 +51,6 @@ Names: layer names are compare_gan's scopes (`generator/g_fc2/kernel`,
 `discriminator/d_bn3/gamma`); `base.compare_gan_names` gives the TF1 names.
 """
 
-from typing import Any
-
 import keras
 import tensorflow as tf
 
@@ -129,19 +127,11 @@ class Generator(base.GeneratorBase):
   def build(self, z_shape: tuple, y_shape: tuple | None = None) -> None:
     """Creates every weight from the input shapes, in compare_gan's order."""
     del y_shape  # Unconditional: the always-on norms take no y (infogan.py:50).
-    if z_shape[-1] != self.z_dim:
-      raise ValueError(f"{self.name}: z has {z_shape[-1]} features, z_dim is {self.z_dim}.")
-    shape = tuple(z_shape)
-    for fc, norm in self.dense:
-      fc.build(shape)
-      shape = fc.compute_output_shape(shape)
-      norm.build(shape)
-    shape = (shape[0], *self.map_shape)
-    for deconv, norm in self.deconvs:
-      deconv.build(shape)
-      shape = deconv.compute_output_shape(shape)
-      norm.build(shape)
-    self.g_dc4.build(shape)
+    self.check_z_dim(z_shape)
+    # The always-on norms are plain BatchNorm: they take no z or y.
+    shape = base.build_layers_then_norms(self.dense, z_shape, None, None)
+    self.g_dc4.build(base.build_layers_then_norms(
+        self.deconvs, (shape[0], *self.map_shape), None, None))
 
   def call(self, z: tf.Tensor, y: tf.Tensor | None = None, training: bool = False) -> tf.Tensor:
     """Images [B, H, W, colors] in [0, 1]; y is ignored, as compare_gan's."""
@@ -181,20 +171,10 @@ class Discriminator(base.DiscriminatorBase):
 
   def build(self, images_shape: tuple, y_shape: tuple | None = None) -> None:
     """Creates every weight from the input shapes, in compare_gan's order."""
-    if tuple(images_shape[1:]) != self.image_shape:
-      raise ValueError(f"{self.name} was made for {self.image_shape} images, "
-                       f"got shape {tuple(images_shape)}.")
-    shape = tuple(images_shape)
-    for conv, norm in self.convs:
-      conv.build(shape)
-      shape = conv.compute_output_shape(shape)
-      base.build_norm(norm, shape, None, y_shape)
-    shape = (shape[0], shape[1] * shape[2] * shape[3])
-    for fc, norm in self.dense:
-      fc.build(shape)
-      shape = fc.compute_output_shape(shape)
-      base.build_norm(norm, shape, None, y_shape)
-    self.d_fc4.build(shape)
+    self.check_image_size(images_shape)
+    shape = base.build_layers_then_norms(self.convs, images_shape, None, y_shape)
+    self.d_fc4.build(base.build_layers_then_norms(
+        self.dense, (shape[0], shape[1] * shape[2] * shape[3]), None, y_shape))
 
   def call(self, images: tf.Tensor, y: tf.Tensor | None = None,
            training: bool = False) -> base.DiscriminatorOutput:

@@ -32,7 +32,6 @@ widths (resnet30.py:82-83); the tables here are integers.
 """
 
 from collections.abc import Sequence
-from typing import Any
 
 import keras
 import tensorflow as tf
@@ -68,7 +67,7 @@ def _check_ch(ch: int) -> int:
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2.resnet30")
-class Generator(resnet_block.ResNetGenerator):
+class Generator(resnet_block.SeededResNetGenerator):
   """ResNet30 generator: 4x4 seed, 35 blocks, sigmoid output at 128x128."""
 
   RESOLUTIONS = tuple(G_SUPERBLOCKS)
@@ -82,35 +81,13 @@ class Generator(resnet_block.ResNetGenerator):
       image_shape: (H, W, colours); 128x128 only (the default).
       **kwargs: `base.GeneratorBase` arguments (image_shape, z_dim, batch_norm, ...).
     """
-    super().__init__(image_shape=image_shape, **kwargs)
-    self.ch = _check_ch(ch)
+    super().__init__(ch=ch, image_shape=image_shape, **kwargs)
+    _check_ch(ch)
     superblocks = G_SUPERBLOCKS[self.image_shape[0]]
-    self.seed_channels = ch * superblocks[0][0] // QUARTERS
-    # compare_gan gives fc_noise and final_conv no SN (resnet30.py:61, 85-87).
-    self.fc_noise = layers.Linear(SEED_SIZE * SEED_SIZE * self.seed_channels,
-                                  kernel_initializer=self.kernel_initializer, name="fc_noise")
-    self.blocks = self.make_blocks(expand(superblocks, "up"), ch, divisor=QUARTERS)
-    self.final_conv = layers.Conv2D(self.image_shape[-1], 3,
-                                    kernel_initializer=self.kernel_initializer, name="final_conv")
-
-  def build(self, z_shape: tuple, y_shape: tuple | None = None) -> None:
-    """Creates every weight from the shapes of z [B, z_dim] and y [B, num_classes]."""
-    z_shape = self.check_z_shape(z_shape)
-    self.fc_noise.build(z_shape)
-    seed_shape = (z_shape[0], SEED_SIZE, SEED_SIZE, self.seed_channels)
-    self.final_conv.build(resnet_block.build_blocks(self.blocks, seed_shape, z_shape, y_shape))
-
-  def call(self, z: tf.Tensor, y: tf.Tensor | None = None, training: bool = False) -> tf.Tensor:
-    """Images [B, 128, 128, colours] in [0, 1] from z [B, z_dim] (and y for CBN)."""
-    x = self.fc_noise(z, training=training)
-    x = tf.reshape(x, [-1, SEED_SIZE, SEED_SIZE, self.seed_channels])
-    for block in self.blocks:
-      x = block(x, z, y, training=training)
-    return tf.sigmoid(self.final_conv(x, training=training))
-
-  def get_config(self) -> dict[str, Any]:
-    """Constructor arguments, for `from_config` and Keras serialization."""
-    return {**super().get_config(), "ch": self.ch}
+    # compare_gan gives fc_noise and final_conv no SN (resnet30.py:61, 85-87), and
+    # has no final norm or ReLU.
+    self.make_layers(expand(superblocks, "up"), SEED_SIZE, ch * superblocks[0][0] // QUARTERS,
+                     final_norm=None, divisor=QUARTERS)
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2.resnet30")
@@ -128,8 +105,8 @@ class Discriminator(resnet_block.ResNetDiscriminator):
       image_shape: (H, W, colours); 128x128 only (the default).
       **kwargs: `base.DiscriminatorBase` arguments (image_shape, layer_norm, ...).
     """
-    super().__init__(image_shape=image_shape, **kwargs)
-    self.ch = _check_ch(ch)
+    super().__init__(ch=ch, image_shape=image_shape, **kwargs)
+    _check_ch(ch)
     superblocks = D_SUPERBLOCKS[self.image_shape[0]]
     # compare_gan gives color_conv no SN (resnet30.py:114-116).
     self.color_conv = layers.Conv2D(ch * superblocks[0][0] // QUARTERS, 3,
@@ -155,7 +132,3 @@ class Discriminator(resnet_block.ResNetDiscriminator):
       x = block(x, None, y, training=training)
     flat = tf.reshape(x, [-1, x.shape[1] * x.shape[2] * x.shape[3]])
     return base.discriminator_output(self.disc_final_fc(flat, training=training), flat)
-
-  def get_config(self) -> dict[str, Any]:
-    """Constructor arguments, for `from_config` and Keras serialization."""
-    return {**super().get_config(), "ch": self.ch}

@@ -46,11 +46,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
-import tensorflow as tf
 
-from compare_gan2.architectures import base
 from compare_gan2.architectures import resnet_block
-from compare_gan2.ops import layers
 
 SEED_SIZE = 4
 NUM_G_BLOCKS = 5
@@ -83,7 +80,7 @@ def _check_channels(channels: Sequence[int], expected: int, default: tuple) -> t
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2.resnet5")
-class Generator(resnet_block.ResNetGenerator):
+class Generator(resnet_block.SeededResNetGenerator):
   """ResNet5 generator: 4x4 seed, five blocks, final norm, sigmoid output."""
 
   RESOLUTIONS = tuple(G_SCALES)
@@ -96,44 +93,20 @@ class Generator(resnet_block.ResNetGenerator):
       channels: six multipliers of ch: the seed's, then each block's output.
       **kwargs: `base.GeneratorBase` arguments (image_shape, z_dim, batch_norm, ...).
     """
-    super().__init__(**kwargs)
-    self.ch = ch
+    super().__init__(ch=ch, **kwargs)
     self.channels = _check_channels(channels, NUM_G_BLOCKS + 1, (8, 8, 4, 4, 2, 1))
     specs = _specs([f"B{i + 1}" for i in range(NUM_G_BLOCKS)], self.channels,
                    G_SCALES[self.image_shape[0]])
     # compare_gan gives fc_noise and final_conv no SN (resnet5.py:62-64, 90-91).
-    self.fc_noise = layers.Linear(SEED_SIZE * SEED_SIZE * ch * self.channels[0],
-                                  kernel_initializer=self.kernel_initializer, name="fc_noise")
-    self.blocks = self.make_blocks(specs, ch)
-    self.final_norm = self.norm("final_norm")
-    self.final_conv = layers.Conv2D(self.image_shape[-1], 3,
-                                    kernel_initializer=self.kernel_initializer, name="final_conv")
-
-  def build(self, z_shape: tuple, y_shape: tuple | None = None) -> None:
-    """Creates every weight from the shapes of z [B, z_dim] and y [B, num_classes]."""
-    z_shape = self.check_z_shape(z_shape)
-    self.fc_noise.build(z_shape)
-    seed_shape = (z_shape[0], SEED_SIZE, SEED_SIZE, self.ch * self.channels[0])
-    shape = resnet_block.build_blocks(self.blocks, seed_shape, z_shape, y_shape)
-    base.build_norm(self.final_norm, shape, z_shape, y_shape)
-    self.final_conv.build(shape)
-
-  def call(self, z: tf.Tensor, y: tf.Tensor | None = None, training: bool = False) -> tf.Tensor:
-    """Images [B, H, W, colours] in [0, 1] from z [B, z_dim] (and one-hot y for CBN)."""
-    x = self.fc_noise(z, training=training)
-    x = tf.reshape(x, [-1, SEED_SIZE, SEED_SIZE, self.ch * self.channels[0]])
-    for block in self.blocks:
-      x = block(x, z, y, training=training)
-    x = tf.nn.relu(base.apply_norm(self.final_norm, x, z, y, training))
-    return tf.sigmoid(self.final_conv(x, training=training))
+    self.make_layers(specs, SEED_SIZE, ch * self.channels[0], final_norm="final_norm")
 
   def get_config(self) -> dict[str, Any]:
     """Constructor arguments, for `from_config` and Keras serialization."""
-    return {**super().get_config(), "ch": self.ch, "channels": self.channels}
+    return {**super().get_config(), "channels": self.channels}
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2.resnet5")
-class Discriminator(resnet_block.ResNetDiscriminator):
+class Discriminator(resnet_block.PooledResNetDiscriminator):
   """ResNet5 discriminator: six "down" blocks, mean pooling, linear logit."""
 
   RESOLUTIONS = tuple(G_SCALES)
@@ -146,32 +119,12 @@ class Discriminator(resnet_block.ResNetDiscriminator):
       channels: six multipliers of ch: B0's output, then B1..B5's outputs.
       **kwargs: `base.DiscriminatorBase` arguments (image_shape, layer_norm, ...).
     """
-    super().__init__(**kwargs)
-    self.ch = ch
+    super().__init__(ch=ch, **kwargs)
     self.channels = _check_channels(channels, NUM_G_BLOCKS + 1, (1, 2, 4, 4, 8, 8))
     b0 = resnet_block.BlockSpec("B0", None, self.channels[0], D_SCALES[0])
     rest = _specs([f"B{i + 1}" for i in range(NUM_G_BLOCKS)], self.channels, D_SCALES[1:])
-    self.blocks = self.make_blocks((b0, *rest), ch)
-    self.disc_final_fc = layers.Linear(1, spectral_norm=self.spectral_norm,
-                                       kernel_initializer=self.kernel_initializer,
-                                       name="disc_final_fc")
-
-  def build(self, images_shape: tuple, y_shape: tuple | None = None) -> None:
-    """Creates every weight from the shapes of images (and y, for a conditional D norm)."""
-    images_shape = self.check_images_shape(images_shape)
-    shape = resnet_block.build_blocks(self.blocks, images_shape, None, y_shape)
-    self.disc_final_fc.build((shape[0], shape[-1]))
-
-  def call(self, images: tf.Tensor, y: tf.Tensor | None = None,
-           training: bool = False) -> base.DiscriminatorOutput:
-    """(sigmoid(logits), logits [B, 1], pre_logits [B, ch·channels[5]])."""
-    x = images
-    for block in self.blocks:
-      x = block(x, None, y, training=training)
-    pre_logits = tf.reduce_mean(tf.nn.relu(x), axis=[1, 2])
-    return base.discriminator_output(self.disc_final_fc(pre_logits, training=training),
-                                     pre_logits)
+    self.make_layers((b0, *rest))
 
   def get_config(self) -> dict[str, Any]:
     """Constructor arguments, for `from_config` and Keras serialization."""
-    return {**super().get_config(), "ch": self.ch, "channels": self.channels}
+    return {**super().get_config(), "channels": self.channels}

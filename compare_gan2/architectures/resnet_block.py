@@ -184,7 +184,18 @@ def build_blocks(blocks: Sequence[ResNetBlock], inputs_shape: Shape,
 
 
 class ResNetGenerator(base.GeneratorBase):
-  """compare_gan's `ResNetGenerator` (resnet_ops.py:185-200): G blocks go "up" or "none"."""
+  """compare_gan's `ResNetGenerator` (resnet_ops.py:185-200): G blocks go "up" or "none".
+
+  Every ResNet family has a base width `ch` (fixed in compare_gan, bindable here).
+  """
+
+  def __init__(self, ch: int, **kwargs):
+    super().__init__(**kwargs)
+    self.ch = ch
+
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
+    return {**super().get_config(), "ch": self.ch}
 
   def make_blocks(self, specs: Sequence[BlockSpec], ch: int, divisor: int = 1) -> list[ResNetBlock]:
     """ResNetBlocks for table rows with this network's norm, SN and initializer.
@@ -208,15 +219,21 @@ class ResNetGenerator(base.GeneratorBase):
 class ResNetDiscriminator(base.DiscriminatorBase):
   """compare_gan's `ResNetDiscriminator` (resnet_ops.py:203-219): D blocks go "down" or "none".
 
-  Every ResNet discriminator accepts 1 or 3 colour channels only (e.g. resnet_cifar.py:139-142).
+  Every ResNet discriminator accepts 1 or 3 colour channels only (e.g. resnet_cifar.py:139-142)
+  and has a base width `ch`.
   """
 
-  def __init__(self, **kwargs):
+  def __init__(self, ch: int, **kwargs):
     super().__init__(**kwargs)
     colors = self.image_shape[-1]
     if colors not in (1, 3):
       raise ValueError(f"{type(self).__module__.rsplit('.', 1)[-1]}.{type(self).__name__}: "
                        f"number of color channels must be 1 or 3, got {colors}.")
+    self.ch = ch
+
+  def get_config(self) -> dict[str, Any]:
+    """Constructor arguments, for `from_config` and Keras serialization."""
+    return {**super().get_config(), "ch": self.ch}
 
   def make_blocks(self, specs: Sequence[BlockSpec], ch: int, divisor: int = 1) -> list[ResNetBlock]:
     """ResNetBlocks for table rows with this network's norm, layer norm, SN and initializer.
@@ -238,3 +255,87 @@ class ResNetDiscriminator(base.DiscriminatorBase):
       raise ValueError(f"{self.name}: expected images of shape [B, "
                        f"{', '.join(map(str, self.image_shape))}], got {images_shape}.")
     return images_shape
+
+
+class SeededResNetGenerator(ResNetGenerator):
+  """The G of compare_gan's resnet5, resnet30 and resnet_stl.
+
+  z -> fc_noise (linear, no SN) reshaped to a seed map -> blocks, each seeing the
+  full z and y -> [final norm, ReLU] -> final_conv 3x3 (no SN) -> sigmoid.
+  Subclasses call `make_layers` in `__init__`.
+  """
+
+  def make_layers(self, specs: Sequence[BlockSpec], seed_size: int, seed_channels: int,
+                  final_norm: str | None, divisor: int = 1) -> None:
+    """Creates the layers in compare_gan's order (weights come in `build`).
+
+    Args:
+      specs: block table rows (see `make_blocks`).
+      seed_size: side of the square seed map fc_noise is reshaped to.
+      seed_channels: channels of the seed map.
+      final_norm: scope of the norm before final_conv, or None for no norm and
+        no ReLU there (resnet30).
+      divisor: channels are `ch * mult // divisor`.
+    """
+    self.seed_shape = (seed_size, seed_size, seed_channels)
+    self.fc_noise = layers.Linear(seed_size * seed_size * seed_channels,
+                                  kernel_initializer=self.kernel_initializer, name="fc_noise")
+    self.blocks = self.make_blocks(specs, self.ch, divisor=divisor)
+    self.has_final_norm = final_norm is not None
+    self.final_norm = self.norm(final_norm) if self.has_final_norm else None
+    self.final_conv = layers.Conv2D(self.image_shape[-1], 3,
+                                    kernel_initializer=self.kernel_initializer, name="final_conv")
+
+  def build(self, z_shape: tuple, y_shape: tuple | None = None) -> None:
+    """Creates every weight from the shapes of z [B, z_dim] and y [B, num_classes]."""
+    z_shape = self.check_z_shape(z_shape)
+    self.fc_noise.build(z_shape)
+    shape = build_blocks(self.blocks, (z_shape[0], *self.seed_shape), z_shape, y_shape)
+    if self.has_final_norm:
+      base.build_norm(self.final_norm, shape, z_shape, y_shape)
+    self.final_conv.build(shape)
+
+  def call(self, z: tf.Tensor, y: tf.Tensor | None = None, training: bool = False) -> tf.Tensor:
+    """Images [B, H, W, colours] in [0, 1] from z [B, z_dim] (and one-hot y for CBN)."""
+    x = tf.reshape(self.fc_noise(z, training=training), [-1, *self.seed_shape])
+    for block in self.blocks:
+      x = block(x, z, y, training=training)
+    if self.has_final_norm:
+      x = tf.nn.relu(base.apply_norm(self.final_norm, x, z, y, training))
+    return tf.sigmoid(self.final_conv(x, training=training))
+
+
+class PooledResNetDiscriminator(ResNetDiscriminator):
+  """The D of compare_gan's resnet5, resnet_stl and resnet_cifar.
+
+  images -> blocks -> ReLU -> mean over H, W = features -> disc_final_fc linear
+  (SN if set) -> the logit. Subclasses call `make_layers` in `__init__`.
+  """
+
+  def make_layers(self, specs: Sequence[BlockSpec]) -> None:
+    """Creates the blocks and disc_final_fc (weights come in `build`)."""
+    self.blocks = self.make_blocks(specs, self.ch)
+    self.disc_final_fc = layers.Linear(1, spectral_norm=self.spectral_norm,
+                                       kernel_initializer=self.kernel_initializer,
+                                       name="disc_final_fc")
+
+  def build(self, images_shape: tuple, y_shape: tuple | None = None) -> None:
+    """Creates every weight from the shapes of images (and y, for a conditional D norm)."""
+    images_shape = self.check_images_shape(images_shape)
+    shape = build_blocks(self.blocks, images_shape, None, y_shape)
+    self.disc_final_fc.build((shape[0], shape[-1]))
+
+  def pooled_features(self, images: tf.Tensor, y: tf.Tensor | None,
+                      training: bool) -> tf.Tensor:
+    """The features [B, C]: the blocks' output after ReLU, averaged over H and W."""
+    x = images
+    for block in self.blocks:
+      x = block(x, None, y, training=training)
+    return tf.reduce_mean(tf.nn.relu(x), axis=[1, 2])
+
+  def call(self, images: tf.Tensor, y: tf.Tensor | None = None,
+           training: bool = False) -> base.DiscriminatorOutput:
+    """(sigmoid(logits), logits [B, 1], pre_logits [B, C])."""
+    pre_logits = self.pooled_features(images, y, training)
+    return base.discriminator_output(self.disc_final_fc(pre_logits, training=training),
+                                     pre_logits)

@@ -74,8 +74,7 @@ class Generator(resnet_block.ResNetGenerator):
       embed_y: replace y by a learned linear map num_classes -> z_dim (with bias).
       **kwargs: `base.GeneratorBase` arguments (image_shape, z_dim, batch_norm, ...).
     """
-    super().__init__(**kwargs)
-    self.ch = ch
+    super().__init__(ch=ch, **kwargs)
     self.hierarchical_z = hierarchical_z
     self.embed_z = embed_z
     self.embed_y = embed_y
@@ -147,13 +146,13 @@ class Generator(resnet_block.ResNetGenerator):
 
   def get_config(self) -> dict[str, Any]:
     """Constructor arguments, for `from_config` and Keras serialization."""
-    return {**super().get_config(), "ch": self.ch, "hierarchical_z": self.hierarchical_z,
+    return {**super().get_config(), "hierarchical_z": self.hierarchical_z,
             "embed_z": self.embed_z, "embed_y": self.embed_y}
 
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2.resnet_cifar")
-class Discriminator(resnet_block.ResNetDiscriminator):
+class Discriminator(resnet_block.PooledResNetDiscriminator):
   """SNGAN CIFAR discriminator: four blocks of width ch, mean pooling, optional projection."""
 
   RESOLUTIONS = tuple(D_BLOCKS)
@@ -167,15 +166,11 @@ class Discriminator(resnet_block.ResNetDiscriminator):
         needs num_classes > 0 and y at every call.
       **kwargs: `base.DiscriminatorBase` arguments (image_shape, num_classes, ...).
     """
-    super().__init__(**kwargs)
+    super().__init__(ch=ch, **kwargs)
     if project_y and self.num_classes <= 0:
       raise ValueError("resnet_cifar.Discriminator: project_y=True needs num_classes > 0.")
-    self.ch = ch
     self.project_y = project_y
-    self.blocks = self.make_blocks(D_BLOCKS[self.image_shape[0]], ch)
-    self.disc_final_fc = layers.Linear(1, spectral_norm=self.spectral_norm,
-                                       kernel_initializer=self.kernel_initializer,
-                                       name="disc_final_fc")
+    self.make_layers(D_BLOCKS[self.image_shape[0]])
     # compare_gan embeds with its `weights` initializer, not Glorot (resnet_cifar.py:163).
     self.embedding_fc = (layers.Linear(ch, use_bias=False, spectral_norm=self.spectral_norm,
                                        kernel_initializer=self.kernel_initializer,
@@ -186,8 +181,7 @@ class Discriminator(resnet_block.ResNetDiscriminator):
     images_shape = self.check_images_shape(images_shape)
     if self.project_y and y_shape is None:
       raise ValueError(f"{self.name}: project_y=True needs class information y; got None.")
-    shape = resnet_block.build_blocks(self.blocks, images_shape, None, y_shape)
-    self.disc_final_fc.build((shape[0], shape[-1]))
+    super().build(images_shape, y_shape)
     if self.embedding_fc is not None:
       self.embedding_fc.build(y_shape)
 
@@ -196,10 +190,7 @@ class Discriminator(resnet_block.ResNetDiscriminator):
     """(sigmoid(logits), logits [B, 1], h [B, ch]) for images in [0, 1]."""
     if self.project_y and y is None:
       raise ValueError(f"{self.name}: project_y=True needs class information y; got None.")
-    x = images
-    for block in self.blocks:
-      x = block(x, None, y, training=training)
-    h = tf.reduce_mean(tf.nn.relu(x), axis=[1, 2])
+    h = self.pooled_features(images, y, training)
     logits = self.disc_final_fc(h, training=training)
     if self.embedding_fc is not None:
       logits = base.project_labels(logits, self.embedding_fc(y, training=training), h)
@@ -207,5 +198,5 @@ class Discriminator(resnet_block.ResNetDiscriminator):
 
   def get_config(self) -> dict[str, Any]:
     """Constructor arguments, for `from_config` and Keras serialization."""
-    return {**super().get_config(), "ch": self.ch, "project_y": self.project_y}
+    return {**super().get_config(), "project_y": self.project_y}
 

@@ -37,14 +37,10 @@ Names, and two deliberate differences from compare_gan:
 """
 
 from collections.abc import Sequence
-from typing import Any
 
 import keras
-import tensorflow as tf
 
-from compare_gan2.architectures import base
 from compare_gan2.architectures import resnet_block
-from compare_gan2.ops import layers
 
 Spec = resnet_block.BlockSpec
 SEED_SIZE = 6
@@ -58,7 +54,7 @@ FINAL_NORM_SCOPE = "batch_norm"
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2.resnet_stl")
-class Generator(resnet_block.ResNetGenerator):
+class Generator(resnet_block.SeededResNetGenerator):
   """SNGAN STL generator: 6x6 seed, three "up" blocks, final norm, sigmoid output."""
 
   RESOLUTIONS = tuple(G_BLOCKS)
@@ -72,43 +68,14 @@ class Generator(resnet_block.ResNetGenerator):
       image_shape: (H, W, colours); 48x48 only (the default).
       **kwargs: `base.GeneratorBase` arguments (image_shape, z_dim, batch_norm, ...).
     """
-    super().__init__(image_shape=image_shape, **kwargs)
-    self.ch = ch
+    super().__init__(ch=ch, image_shape=image_shape, **kwargs)
     specs = G_BLOCKS[self.image_shape[0]]
-    self.seed_channels = ch * specs[0].in_mult
     # compare_gan gives fc_noise and final_conv no SN (resnet_stl.py:52, 64-65).
-    self.fc_noise = layers.Linear(SEED_SIZE * SEED_SIZE * self.seed_channels,
-                                  kernel_initializer=self.kernel_initializer, name="fc_noise")
-    self.blocks = self.make_blocks(specs, ch)
-    self.final_norm = self.norm(FINAL_NORM_SCOPE)
-    self.final_conv = layers.Conv2D(self.image_shape[-1], 3,
-                                    kernel_initializer=self.kernel_initializer, name="final_conv")
-
-  def build(self, z_shape: tuple, y_shape: tuple | None = None) -> None:
-    """Creates every weight from the shapes of z [B, z_dim] and y [B, num_classes]."""
-    z_shape = self.check_z_shape(z_shape)
-    self.fc_noise.build(z_shape)
-    seed_shape = (z_shape[0], SEED_SIZE, SEED_SIZE, self.seed_channels)
-    shape = resnet_block.build_blocks(self.blocks, seed_shape, z_shape, y_shape)
-    base.build_norm(self.final_norm, shape, z_shape, y_shape)
-    self.final_conv.build(shape)
-
-  def call(self, z: tf.Tensor, y: tf.Tensor | None = None, training: bool = False) -> tf.Tensor:
-    """Images [B, 48, 48, colours] in [0, 1] from z [B, z_dim] (and y for CBN)."""
-    x = self.fc_noise(z, training=training)
-    x = tf.reshape(x, [-1, SEED_SIZE, SEED_SIZE, self.seed_channels])
-    for block in self.blocks:
-      x = block(x, z, y, training=training)
-    x = tf.nn.relu(base.apply_norm(self.final_norm, x, z, y, training))
-    return tf.sigmoid(self.final_conv(x, training=training))
-
-  def get_config(self) -> dict[str, Any]:
-    """Constructor arguments, for `from_config` and Keras serialization."""
-    return {**super().get_config(), "ch": self.ch}
+    self.make_layers(specs, SEED_SIZE, ch * specs[0].in_mult, final_norm=FINAL_NORM_SCOPE)
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2.resnet_stl")
-class Discriminator(resnet_block.ResNetDiscriminator):
+class Discriminator(resnet_block.PooledResNetDiscriminator):
   """SNGAN STL discriminator: five blocks, mean pooling, linear logit."""
 
   RESOLUTIONS = tuple(D_BLOCKS)
@@ -122,29 +89,5 @@ class Discriminator(resnet_block.ResNetDiscriminator):
       image_shape: (H, W, colours); 48x48 only (the default).
       **kwargs: `base.DiscriminatorBase` arguments (image_shape, layer_norm, ...).
     """
-    super().__init__(image_shape=image_shape, **kwargs)
-    self.ch = ch
-    self.blocks = self.make_blocks(D_BLOCKS[self.image_shape[0]], ch)
-    self.disc_final_fc = layers.Linear(1, spectral_norm=self.spectral_norm,
-                                       kernel_initializer=self.kernel_initializer,
-                                       name="disc_final_fc")
-
-  def build(self, images_shape: tuple, y_shape: tuple | None = None) -> None:
-    """Creates every weight from the shapes of images (and y, for a conditional D norm)."""
-    images_shape = self.check_images_shape(images_shape)
-    shape = resnet_block.build_blocks(self.blocks, images_shape, None, y_shape)
-    self.disc_final_fc.build((shape[0], shape[-1]))
-
-  def call(self, images: tf.Tensor, y: tf.Tensor | None = None,
-           training: bool = False) -> base.DiscriminatorOutput:
-    """(sigmoid(logits), logits [B, 1], pre_logits [B, 16ch])."""
-    x = images
-    for block in self.blocks:
-      x = block(x, None, y, training=training)
-    pre_logits = tf.reduce_mean(tf.nn.relu(x), axis=[1, 2])
-    return base.discriminator_output(self.disc_final_fc(pre_logits, training=training),
-                                     pre_logits)
-
-  def get_config(self) -> dict[str, Any]:
-    """Constructor arguments, for `from_config` and Keras serialization."""
-    return {**super().get_config(), "ch": self.ch}
+    super().__init__(ch=ch, image_shape=image_shape, **kwargs)
+    self.make_layers(D_BLOCKS[self.image_shape[0]])

@@ -47,8 +47,6 @@ Names: layer names are compare_gan's scopes (`generator/g_dc5/kernel`,
 `base.compare_gan_names` gives the TF1 names.
 """
 
-from typing import Any
-
 import keras
 import tensorflow as tf
 
@@ -81,17 +79,6 @@ _D_CONVS = (
 
 
 
-def _scaled(image_shape: tuple[int, int, int], divisor: int) -> tuple[int, int]:
-  return base.conv_out_size_same(image_shape[0], divisor), base.conv_out_size_same(image_shape[1], divisor)
-
-
-
-def _check_positive(cls: type, image_shape: tuple[int, int, int]) -> None:
-  if min(image_shape) < 1:
-    raise ValueError(f"sndcgan.{cls.__name__} supports any H x W x C with positive "
-                     f"sizes; got {image_shape}.")
-
-
 @keras.saving.register_keras_serializable(package="compare_gan2.sndcgan")
 class Generator(base.GeneratorBase):
   """SNDCGAN generator: z [B, z_dim] (and y for a conditional norm) -> images in [0, 1]."""
@@ -100,14 +87,14 @@ class Generator(base.GeneratorBase):
     """Creates the layers; see `base.GeneratorBase` for the arguments."""
     super().__init__(**kwargs)
     colors = self.image_shape[2]
-    self.fc_shape = (*_scaled(self.image_shape, _G_FC[0]), _G_FC[1])
+    self.fc_shape = (*base.scaled_size(self.image_shape, _G_FC[0]), _G_FC[1])
     init = self.kernel_initializer
     self.g_fc1 = layers.Linear(self.fc_shape[0] * self.fc_shape[1] * self.fc_shape[2],
                                kernel_initializer=init, name="g_fc1")
     self.g_bn1 = self.norm("g_bn1")
     self.deconvs = [
         (layers.Deconv2D(channels, 4, 2, kernel_initializer=init,
-                         output_size=_scaled(self.image_shape, divisor), name=name),
+                         output_size=base.scaled_size(self.image_shape, divisor), name=name),
          self.norm(norm_name))
         for name, norm_name, divisor, channels in _G_DECONVS]
     self.g_dc5 = layers.Deconv2D(colors, _G_OUTPUT[1], 1, kernel_initializer=init,
@@ -116,21 +103,16 @@ class Generator(base.GeneratorBase):
   @classmethod
   def check_resolution(cls, image_shape: tuple[int, int, int]) -> None:
     """Any positive H x W works (sizes round up at each stride-2 step)."""
-    _check_positive(cls, image_shape)
+    base.check_positive_size(cls, image_shape)
 
   def build(self, z_shape: tuple, y_shape: tuple | None = None) -> None:
     """Creates every weight from the input shapes, in compare_gan's order."""
-    if z_shape[-1] != self.z_dim:
-      raise ValueError(f"{self.name}: z has {z_shape[-1]} features, z_dim is {self.z_dim}.")
+    self.check_z_dim(z_shape)
     self.g_fc1.build(z_shape)
     # g_bn1 normalizes the flat g_fc1 output (sndcgan.py:60), before the reshape.
     base.build_norm(self.g_bn1, self.g_fc1.compute_output_shape(z_shape), z_shape, y_shape)
-    shape = (z_shape[0], *self.fc_shape)
-    for deconv, norm in self.deconvs:
-      deconv.build(shape)
-      shape = deconv.compute_output_shape(shape)
-      base.build_norm(norm, shape, z_shape, y_shape)
-    self.g_dc5.build(shape)
+    self.g_dc5.build(base.build_layers_then_norms(
+        self.deconvs, (z_shape[0], *self.fc_shape), z_shape, y_shape))
 
   def call(self, z: tf.Tensor, y: tf.Tensor | None = None, training: bool = False) -> tf.Tensor:
     """Images [B, H, W, colors] in [0, 1]; y is used only by a conditional norm."""
@@ -163,14 +145,12 @@ class Discriminator(base.DiscriminatorBase):
   @classmethod
   def check_resolution(cls, image_shape: tuple[int, int, int]) -> None:
     """Any positive H x W works (sizes round up at each stride-2 step)."""
-    _check_positive(cls, image_shape)
+    base.check_positive_size(cls, image_shape)
 
   def build(self, images_shape: tuple, y_shape: tuple | None = None) -> None:
     """Creates every weight from the input shapes, in compare_gan's order."""
     del y_shape  # No conditioning (sndcgan.py:103).
-    if tuple(images_shape[1:]) != self.image_shape:
-      raise ValueError(f"{self.name} was made for {self.image_shape} images, "
-                       f"got shape {tuple(images_shape)}.")
+    self.check_image_size(images_shape)
     shape = tuple(images_shape)
     for conv in self.convs:
       conv.build(shape)

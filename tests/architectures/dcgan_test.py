@@ -62,9 +62,6 @@ def expected_discriminator(shape, norm):
   return total + linear_params(512 * math.ceil(height / 16) * math.ceil(width / 16), 1)
 
 
-def trainable_count(model):
-  return sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-
 
 def built(cls, **kwargs):
   kwargs.setdefault("num_classes", CLASSES)
@@ -78,7 +75,7 @@ def built(cls, **kwargs):
 def test_generator_parameter_count(shape, norm):
   model = built(dcgan.Generator, image_shape=shape, batch_norm=NORMS[norm],
                 spectral_norm=True, kernel_initializer=ZEROS)
-  assert trainable_count(model) == expected_generator(shape, norm)
+  assert testing.trainable_count(model) == expected_generator(shape, norm)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -87,7 +84,7 @@ def test_generator_parameter_count(shape, norm):
 def test_discriminator_parameter_count(shape, norm, spectral_norm):
   model = built(dcgan.Discriminator, image_shape=shape, batch_norm=NORMS[norm],
                 spectral_norm=spectral_norm, kernel_initializer=ZEROS)
-  assert trainable_count(model) == expected_discriminator(shape, norm)
+  assert testing.trainable_count(model) == expected_discriminator(shape, norm)
 
 
 @pytest.mark.parametrize("shape,norm,generator,discriminator", [
@@ -99,8 +96,8 @@ def test_discriminator_parameter_count(shape, norm, spectral_norm):
 ])
 def test_pinned_totals(shape, norm, generator, discriminator):
   kwargs = dict(image_shape=shape, batch_norm=NORMS[norm], kernel_initializer=ZEROS)
-  assert trainable_count(built(dcgan.Generator, **kwargs)) == generator
-  assert trainable_count(built(dcgan.Discriminator, **kwargs)) == discriminator
+  assert testing.trainable_count(built(dcgan.Generator, **kwargs)) == generator
+  assert testing.trainable_count(built(dcgan.Discriminator, **kwargs)) == discriminator
 
 
 def test_variable_paths_and_compare_gan_names():
@@ -214,10 +211,7 @@ def test_eager_function_and_two_replicas_agree(two_replicas):
 
   z = np.random.default_rng(0).normal(size=(2, Z_DIM)).astype(np.float32)
   results = testing.run_three_ways(build, forward, [z], two_replicas)
-  eager = results["eager"][0]
-  for mode in ("function", "mirrored"):
-    for got, want in zip(tf.nest.flatten(results[mode][0]), tf.nest.flatten(eager)):
-      np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  testing.assert_three_ways_agree(results, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("cls,initializer", [(dcgan.Generator, ZEROS),

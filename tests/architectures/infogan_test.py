@@ -55,9 +55,6 @@ def expected_discriminator(shape, norm):
           + linear_params(flat, 1024) + norm_params(norm, 1024) + linear_params(1024, 1))
 
 
-def trainable_count(model):
-  return sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-
 
 def built(cls, **kwargs):
   kwargs.setdefault("num_classes", CLASSES)
@@ -70,7 +67,7 @@ def built(cls, **kwargs):
 def test_generator_parameter_count(shape):
   model = built(infogan.Generator, image_shape=shape, spectral_norm=True,
                 kernel_initializer=ZEROS)
-  assert trainable_count(model) == expected_generator(shape)
+  assert testing.trainable_count(model) == expected_generator(shape)
 
 
 @pytest.mark.parametrize("norm", list(NORMS))
@@ -78,7 +75,7 @@ def test_generator_always_has_plain_batch_norm(norm):
   """compare_gan calls arch_ops.batch_norm directly, ignoring G.batch_norm_fn."""
   model = built(infogan.Generator, image_shape=(28, 28, 1), batch_norm=NORMS[norm],
                 spectral_norm=True, kernel_initializer=ZEROS)
-  assert trainable_count(model) == expected_generator((28, 28, 1))
+  assert testing.trainable_count(model) == expected_generator((28, 28, 1))
   for name in ("g_bn1", "g_bn2", "g_bn3"):
     layer = model.get_layer(name)
     assert type(layer) is normalization.BatchNorm and layer.center and layer.scale
@@ -90,7 +87,7 @@ def test_generator_always_has_plain_batch_norm(norm):
 def test_discriminator_parameter_count(shape, norm):
   model = built(infogan.Discriminator, image_shape=shape, batch_norm=NORMS[norm],
                 spectral_norm=True, kernel_initializer=ZEROS)
-  assert trainable_count(model) == expected_discriminator(shape, norm)
+  assert testing.trainable_count(model) == expected_discriminator(shape, norm)
 
 
 @pytest.mark.parametrize("shape,norm,generator,discriminator", [
@@ -101,8 +98,8 @@ def test_discriminator_parameter_count(shape, norm):
 ])
 def test_pinned_totals(shape, norm, generator, discriminator):
   kwargs = dict(image_shape=shape, batch_norm=NORMS[norm], kernel_initializer=ZEROS)
-  assert trainable_count(built(infogan.Generator, **kwargs)) == generator
-  assert trainable_count(built(infogan.Discriminator, **kwargs)) == discriminator
+  assert testing.trainable_count(built(infogan.Generator, **kwargs)) == generator
+  assert testing.trainable_count(built(infogan.Discriminator, **kwargs)) == discriminator
 
 
 def test_variable_paths_spectral_norm_and_compare_gan_names():
@@ -212,10 +209,7 @@ def test_eager_function_and_two_replicas_agree(two_replicas):
 
   z = np.random.default_rng(0).normal(size=(2, Z_DIM)).astype(np.float32)
   results = testing.run_three_ways(build, forward, [z], two_replicas)
-  eager = results["eager"][0]
-  for mode in ("function", "mirrored"):
-    for got, want in zip(tf.nest.flatten(results[mode][0]), tf.nest.flatten(eager)):
-      np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  testing.assert_three_ways_agree(results, rtol=1e-5, atol=1e-6)
 
 
 def test_gin_batch_norm_settings_reach_the_always_on_norms():
@@ -225,7 +219,7 @@ def test_gin_batch_norm_settings_reach_the_always_on_norms():
                 batch_norm=gin.get_configurable("ops.BatchNorm"))
   layer = model.get_layer("g_bn1")
   assert layer.decay == 0.5 and layer.center  # center stays on, as compare_gan's batch_norm
-  assert trainable_count(model) == expected_generator((28, 28, 1))
+  assert testing.trainable_count(model) == expected_generator((28, 28, 1))
 
 
 @pytest.mark.parametrize("cls,kwargs", [

@@ -67,9 +67,6 @@ def discriminator_count(ch=64, colors=3, kind=None, classes=10, ln=False):
   return total + linear(4 * 4 * 8 * ch, 1)
 
 
-def trainable_count(model):
-  return int(sum(np.prod(v.shape) for v in model.trainable_variables))
-
 
 # --- Counts, names, spectral-norm coverage (one build serves several checks). ---
 
@@ -79,8 +76,8 @@ def test_full_size_counts():
   d = resnet30.Discriminator(spectral_norm=True, kernel_initializer=ZEROS)
   g.build_variables()
   d.build_variables()
-  assert trainable_count(g) == generator_count(None) == 52_176_531
-  assert trainable_count(d) == discriminator_count() == 53_486_449
+  assert testing.trainable_count(g) == generator_count(None) == 52_176_531
+  assert testing.trainable_count(d) == discriminator_count() == 53_486_449
 
 
 def _names(model):
@@ -94,7 +91,7 @@ def test_generator_structure_names_and_forward():
                          batch_norm=normalization.BatchNorm,
                          kernel_initializer=keras.initializers.RandomNormal(stddev=0.3))
   g.build_variables()
-  assert trainable_count(g) == generator_count("bn", ch=4, z_dim=4, colors=1)
+  assert testing.trainable_count(g) == generator_count("bn", ch=4, z_dim=4, colors=1)
   names = _names(g)
   assert names["generator/fc_noise/kernel"] == (4, 16 * 32)
   assert names["generator/B_0_4/same_conv1/kernel"] == (3, 3, 32, 32)
@@ -113,7 +110,7 @@ def test_conditional_generator_count_matches_counter():
   g = resnet30.Generator(ch=4, z_dim=4, num_classes=2, image_shape=(128, 128, 3),
                          batch_norm=normalization.ConditionalBatchNorm)
   g.build_variables()
-  assert trainable_count(g) == generator_count("cbn", ch=4, z_dim=4, classes=2)
+  assert testing.trainable_count(g) == generator_count("cbn", ch=4, z_dim=4, classes=2)
 
 
 def test_discriminator_structure_names_and_counts():
@@ -121,7 +118,7 @@ def test_discriminator_structure_names_and_counts():
   d = resnet30.Discriminator(ch=4, image_shape=(128, 128, 3), spectral_norm=True,
                              layer_norm=True, batch_norm=normalization.BatchNorm)
   d.build_variables()
-  assert trainable_count(d) == discriminator_count(4, 3, "bn", 0, ln=True)
+  assert testing.trainable_count(d) == discriminator_count(4, 3, "bn", 0, ln=True)
   names = _names(d)
   assert names["discriminator/color_conv/kernel"] == (3, 3, 3, 1)
   assert names["discriminator/B_0_up/down_conv2/kernel"] == (3, 3, 2, 2)

@@ -61,9 +61,6 @@ def discriminator_count(ch=64, colors=3, kind=None, classes=10, ln=False):
   return total + linear(widths[-1], 1)
 
 
-def trainable_count(model):
-  return int(sum(np.prod(v.shape) for v in model.trainable_variables))
-
 
 # --- Counts. ---
 
@@ -75,7 +72,7 @@ def test_full_size_generator_counts(kind, size, pinned):
   g = resnet5.Generator(image_shape=(size, size, 3), num_classes=10, batch_norm=NORMS[kind],
                         kernel_initializer=ZEROS)
   g.build_variables()
-  assert trainable_count(g) == generator_count(kind) == pinned
+  assert testing.trainable_count(g) == generator_count(kind) == pinned
 
 
 @pytest.mark.parametrize("size,layer_norm,pinned", [
@@ -85,7 +82,7 @@ def test_full_size_discriminator_counts(size, layer_norm, pinned):
   d = resnet5.Discriminator(image_shape=(size, size, 3), layer_norm=layer_norm,
                             spectral_norm=True, kernel_initializer=ZEROS)
   d.build_variables()
-  assert trainable_count(d) == discriminator_count(ln=layer_norm) == pinned
+  assert testing.trainable_count(d) == discriminator_count(ln=layer_norm) == pinned
 
 
 # Every resolution with the cheap options, the modulated norms at the extremes
@@ -101,7 +98,7 @@ def test_generator_count_matches_counter(size, kind):
   g = resnet5.Generator(ch=2, z_dim=8, num_classes=3, image_shape=(size, size, 1),
                         batch_norm=NORMS[kind])
   g.build_variables()
-  assert trainable_count(g) == generator_count(kind, ch=2, z_dim=8, classes=3, colors=1)
+  assert testing.trainable_count(g) == generator_count(kind, ch=2, z_dim=8, classes=3, colors=1)
 
 
 @pytest.mark.parametrize("size,kind,layer_norm", D_CASES)
@@ -109,7 +106,7 @@ def test_discriminator_count_matches_counter(size, kind, layer_norm):
   d = resnet5.Discriminator(ch=2, num_classes=3, image_shape=(size, size, 1),
                             batch_norm=NORMS[kind], layer_norm=layer_norm)
   d.build_variables()
-  assert trainable_count(d) == discriminator_count(2, 1, kind, 3, layer_norm)
+  assert testing.trainable_count(d) == discriminator_count(2, 1, kind, 3, layer_norm)
 
 
 # --- Structure, names and spectral-norm coverage. ---
@@ -196,9 +193,7 @@ def test_eager_function_and_two_replicas_agree(two_replicas):
   assert images.shape == (2, 8, 8, 3) and images.std() > 1e-3
   assert features.shape == (2, 16)
   np.testing.assert_allclose(probabilities, tf.sigmoid(logits), rtol=1e-6)
-  for mode in ("function", "mirrored"):
-    for got, want in zip(tf.nest.flatten(results[mode][0]), tf.nest.flatten(results["eager"][0])):
-      np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+  testing.assert_three_ways_agree(results, rtol=1e-5, atol=1e-5)
 
 
 def test_config_round_trip():

@@ -96,9 +96,6 @@ def expected_d(res, ch=16, classes=10, colors=3, project_y=True, norm=None):
   return total + conv(1, chans[-1], 1) + (classes * chans[-1] if project_y else 0)
 
 
-def count(model):
-  return sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-
 
 def built(cls, res, **kwargs):
   model = cls(image_shape=(res, res, kwargs.pop("colors", 3)), **kwargs)
@@ -121,7 +118,7 @@ def test_pinned_parameter_counts(res, deep_128):
     g = built(deep.Generator, res, num_classes=1000, batch_norm=CBN, kernel_initializer=ZEROS)
     d = built(deep.Discriminator, res, num_classes=1000, kernel_initializer=ZEROS)
   assert (g.ch, g.z_dim, d.ch) == (128, 128, 128)
-  assert (count(g), count(d)) == PINNED[res]
+  assert (testing.trainable_count(g), testing.trainable_count(d)) == PINNED[res]
   assert PINNED[res] == (expected_g(res, 128, 128, 1000, CBN), expected_d(res, 128, 1000))
 
 
@@ -139,7 +136,7 @@ def test_generator_count_matches_counter(res, option):
   fast = kwargs.pop("fast", False)
   g = built(deep.Generator, res, ch=16, experimental_fast_conv_to_rgb=fast,
             kernel_initializer=ZEROS, **kwargs)
-  assert count(g) == expected_g(res, 16, 128, kwargs["num_classes"], kwargs.get("batch_norm"),
+  assert testing.trainable_count(g) == expected_g(res, 16, 128, kwargs["num_classes"], kwargs.get("batch_norm"),
                                 kwargs.get("embed_y", True), kwargs.get("colors", 3), fast)
   u_vars = [v for v in g.non_trainable_variables if v.name == "u_var"]
   kernels = [v for v in g.trainable_variables if v.name == "kernel" and "embed_y" not in v.path]
@@ -157,7 +154,7 @@ D_OPTIONS = {  # The pinned counts cover the defaults (projection, no norm) at c
 def test_discriminator_count_matches_counter(res, option):
   kwargs = {"num_classes": 10, **D_OPTIONS[option]}
   d = built(deep.Discriminator, res, ch=16, kernel_initializer=ZEROS, **kwargs)
-  assert count(d) == expected_d(res, 16, kwargs["num_classes"], kwargs.get("colors", 3),
+  assert testing.trainable_count(d) == expected_d(res, 16, kwargs["num_classes"], kwargs.get("colors", 3),
                                 kwargs.get("project_y", True), kwargs.get("batch_norm"))
 
 
@@ -195,16 +192,11 @@ def test_variable_names_and_shapes(deep_128):
   assert not any("shortcut" in n for n in names if n.startswith("generator"))
 
 
-def test_block_creation_order(monkeypatch):
-  created = []
-  add_weight = keras.layers.Layer.add_weight
-  monkeypatch.setattr(keras.layers.Layer, "add_weight", lambda self, *a, **kw: (
-      created.append(kw["name"] if kw["name"] != "kernel" else self.name), add_weight(
-          self, *a, **kw))[1])
+def test_block_creation_order(created_names):
   block = deep.BigGanDeepResNetBlock(16, 32, "down", batch_norm=BN, name="B1")
   block.build((2, 8, 8, 16))
   stage = ["moving_mean", "moving_variance", "gamma", "beta"]
-  assert created == (stage + ["1x1_conv", "bias"] + (stage + ["3x3_conv", "bias"]) * 2
+  assert created_names() == (stage + ["1x1_conv", "bias"] + (stage + ["3x3_conv", "bias"]) * 2
                      + stage + ["1x1_conv", "bias", "add_channels", "bias"])
   assert block.compute_output_shape((2, 8, 8, 16)) == (2, 4, 4, 32)
 
@@ -286,10 +278,7 @@ def test_eager_function_and_two_replicas_agree(network, two_replicas):
 
   results = testing.run_three_ways(
       build, lambda model, *args: model(*args, training=False), inputs, two_replicas)
-  eager = results["eager"][0]
-  for mode in ("function", "mirrored"):
-    for got, want in zip(tf.nest.flatten(results[mode][0]), tf.nest.flatten(eager)):
-      np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=mode)
+  testing.assert_three_ways_agree(results, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("cls,kwargs", [

@@ -85,9 +85,6 @@ def expected_d(res, ch=16, classes=10, attention=("B1",), colors=3, project_y=Tr
   return total + conv(1, outs[-1], 1) + (classes * outs[-1] if project_y else 0)
 
 
-def count(model):
-  return sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-
 
 def built(cls, res, **kwargs):
   model = cls(image_shape=(res, res, kwargs.pop("colors", 3)), **kwargs)
@@ -114,7 +111,7 @@ def test_pinned_parameter_counts(res, biggan_128):
               blocks_with_attention=g_attention, kernel_initializer=ZEROS)
     d = built(biggan.Discriminator, res, num_classes=1000, blocks_with_attention=d_attention,
               kernel_initializer=ZEROS)
-  assert (count(g), count(d)) == (g_count, d_count)
+  assert (testing.trainable_count(g), testing.trainable_count(d)) == (g_count, d_count)
   assert g_count == expected_g(res, 96, z, 1000, CBN, (g_attention,))
   assert d_count == expected_d(res, 96, 1000, (d_attention,))
   assert biggan.RECOMMENDED[res] == (z, g_attention, d_attention)
@@ -140,7 +137,7 @@ def test_generator_count_matches_counter(res, option):
   counter_args = {k: v for k, v in kwargs.items() if k not in ("spectral_norm", "batch_norm")}
   counter_args["classes"] = counter_args.pop("num_classes")
   attention = counter_args.pop("blocks_with_attention", "" if res == 32 else "B4").split(",")
-  assert count(g) == expected_g(res, 16, 20 * len(G_MULT[res]), norm=kwargs.get("batch_norm"),
+  assert testing.trainable_count(g) == expected_g(res, 16, 20 * len(G_MULT[res]), norm=kwargs.get("batch_norm"),
                                 attention=attention, **counter_args)
   u_vars = [v for v in g.non_trainable_variables if v.name == "u_var"]
   kernels = [v for v in g.trainable_variables if v.name == "kernel" and "embed" not in v.path]
@@ -151,7 +148,7 @@ def test_generator_count_matches_counter(res, option):
 def test_generator_default_width_matches_counter(res):
   g = built(biggan.Generator, res, z_dim=120, num_classes=1000, batch_norm=CBN,
             kernel_initializer=ZEROS)
-  assert g.ch == 96 and count(g) == expected_g(res, 96, 120, 1000, CBN,
+  assert g.ch == 96 and testing.trainable_count(g) == expected_g(res, 96, 120, 1000, CBN,
                                                () if res == 32 else ("B4",))
 
 
@@ -167,7 +164,7 @@ D_OPTIONS = {  # The defaults (projection, no norm) are also pinned at ch 96 (12
 def test_discriminator_count_matches_counter(res, option):
   kwargs = {"num_classes": 10, **D_OPTIONS[option]}
   d = built(biggan.Discriminator, res, ch=16, kernel_initializer=ZEROS, **kwargs)
-  assert count(d) == expected_d(
+  assert testing.trainable_count(d) == expected_d(
       res, 16, kwargs["num_classes"], kwargs.get("blocks_with_attention", ("B1",)),
       kwargs.get("colors", 3), kwargs.get("project_y", True), kwargs.get("batch_norm"),
       kwargs.get("layer_norm", False))
@@ -222,12 +219,7 @@ def test_orthogonal_initializer():
       np.testing.assert_array_equal(value, np.full_like(value, want), err_msg=name)
 
 
-def test_creation_order_follows_compare_gan(monkeypatch):
-  created = []
-  add_weight = keras.layers.Layer.add_weight
-  monkeypatch.setattr(keras.layers.Layer, "add_weight", lambda self, *a, **kw: (
-      created.append(kw["name"] if kw["name"] != "kernel" else self.name), add_weight(
-          self, *a, **kw))[1])
+def test_creation_order_follows_compare_gan(created_names):
   built(biggan.Generator, 32, ch=16, z_dim=120, num_classes=10, batch_norm=BN,
         blocks_with_attention="B2")
   block = ["moving_mean", "moving_variance", "gamma", "beta", "up_conv1", "bias",
@@ -235,7 +227,7 @@ def test_creation_order_follows_compare_gan(monkeypatch):
            "up_conv_shortcut", "bias"]
   attention = ["conv2d_theta", "conv2d_phi", "conv2d_g", "sigma", "conv2d_attn_g"]
   final = ["moving_mean", "moving_variance", "gamma", "beta", "final_conv", "bias"]
-  assert created == ["embed_y", "fc_noise", "bias"] + block * 2 + attention + block + final
+  assert created_names() == ["embed_y", "fc_noise", "bias"] + block * 2 + attention + block + final
 
 
 def test_forward_shapes_ranges_and_probabilities():
@@ -275,10 +267,7 @@ def test_eager_function_and_two_replicas_agree(network, two_replicas):
 
   results = testing.run_three_ways(
       build, lambda model, *args: model(*args, training=False), inputs, two_replicas)
-  eager = results["eager"][0]
-  for mode in ("function", "mirrored"):
-    for got, want in zip(tf.nest.flatten(results[mode][0]), tf.nest.flatten(eager)):
-      np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=mode)
+  testing.assert_three_ways_agree(results, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("block", [1, 2])

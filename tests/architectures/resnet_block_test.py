@@ -118,19 +118,6 @@ def test_resampling_placement_names_and_shapes(scale, is_gen, names, size):
   assert block(tf.zeros([2, 4, 4, 2])).shape == (2, size, size, 5)
 
 
-@pytest.fixture
-def created(monkeypatch):
-  """Records every weight in creation order."""
-  variables = []
-  add_weight = keras.layers.Layer.add_weight
-
-  def recording_add_weight(self, *args, **kwargs):
-    variables.append(add_weight(self, *args, **kwargs))
-    return variables[-1]
-
-  monkeypatch.setattr(keras.layers.Layer, "add_weight", recording_add_weight)
-  return variables
-
 
 def test_weights_are_created_from_shapes_in_compare_gan_order(created):
   """shortcut, bn1, ln1, conv1, bn2, ln2, conv2 (resnet_norm_test.py:43-60)."""
@@ -138,13 +125,14 @@ def test_weights_are_created_from_shapes_in_compare_gan_order(created):
                                    batch_norm=normalization.BatchNorm, name="B1")
   block.build((2, 8, 8, 4))
   assert block.built
-  assert [v.path for v in created if v.trainable] == [
+  variables = [r.variable for r in created]
+  assert [v.path for v in variables if v.trainable] == [
       "B1/down_conv_shortcut/kernel", "B1/down_conv_shortcut/bias", "B1/bn1/gamma",
       "B1/bn1/beta", "B1/ln1/beta", "B1/ln1/gamma", "B1/same_conv1/kernel",
       "B1/same_conv1/bias", "B1/bn2/gamma", "B1/bn2/beta", "B1/ln2/beta", "B1/ln2/gamma",
       "B1/down_conv2/kernel", "B1/down_conv2/bias"]
-  assert [v.path for v in block.trainable_variables] == [v.path for v in created if v.trainable]
-  assert [tuple(v.shape) for v in created if "conv1/kernel" in v.path] == [(3, 3, 4, 8)]
+  assert [v.path for v in block.trainable_variables] == [v.path for v in variables if v.trainable]
+  assert [tuple(v.shape) for v in variables if "conv1/kernel" in v.path] == [(3, 3, 4, 8)]
 
 
 def test_self_modulated_norms_are_built_from_z():

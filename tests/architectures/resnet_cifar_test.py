@@ -60,9 +60,6 @@ def discriminator_count(ch=128, colors=3, classes=10, project_y=False, ln=False,
   return blocks + linear(ch, 1) + (linear(classes, ch, bias=False) if project_y else 0)
 
 
-def trainable_count(model):
-  return int(sum(np.prod(v.shape) for v in model.trainable_variables))
-
 
 # --- Counts. ---
 
@@ -72,7 +69,7 @@ def test_full_size_generator_counts(kind, pinned):
   """COMPARE_GAN.md §4.7: z_dim 128, 10 classes."""
   g = resnet_cifar.Generator(num_classes=10, batch_norm=NORMS[kind], kernel_initializer=ZEROS)
   g.build_variables()
-  assert trainable_count(g) == generator_count(kind) == pinned
+  assert testing.trainable_count(g) == generator_count(kind) == pinned
 
 
 @pytest.mark.parametrize("project_y,layer_norm,pinned", [
@@ -81,7 +78,7 @@ def test_full_size_discriminator_counts(project_y, layer_norm, pinned):
   d = resnet_cifar.Discriminator(num_classes=10, project_y=project_y, layer_norm=layer_norm,
                                  spectral_norm=True, kernel_initializer=ZEROS)
   d.build_variables()
-  assert trainable_count(d) == discriminator_count(project_y=project_y, ln=layer_norm) == pinned
+  assert testing.trainable_count(d) == discriminator_count(project_y=project_y, ln=layer_norm) == pinned
 
 
 ALL = {"hierarchical_z": True, "embed_z": True, "embed_y": True}
@@ -102,7 +99,7 @@ def test_generator_count_matches_counter(kind, options):
   expected = generator_count(kind, ch=8, z_dim=16, classes=3, colors=1,
                              hier=options.get("hierarchical_z", False),
                              ez=options.get("embed_z", False), ey=options.get("embed_y", False))
-  assert trainable_count(g) == expected
+  assert testing.trainable_count(g) == expected
 
 
 @pytest.mark.parametrize("kind,project_y,layer_norm", D_CASES)
@@ -111,7 +108,7 @@ def test_discriminator_count_matches_counter(kind, project_y, layer_norm):
                                  batch_norm=NORMS[kind], project_y=project_y,
                                  layer_norm=layer_norm)
   d.build_variables()
-  assert trainable_count(d) == discriminator_count(8, 1, 3, project_y, layer_norm, kind)
+  assert testing.trainable_count(d) == discriminator_count(8, 1, 3, project_y, layer_norm, kind)
 
 
 # --- compare_gan's resnet_norm_test.py (§4.5): exact ordered variable lists. ---
@@ -155,19 +152,6 @@ def expected_discriminator_variables():
   return out + _conv_vars("discriminator/disc_final_fc", [128, 1])
 
 
-@pytest.fixture
-def created(monkeypatch):
-  """Records every weight in creation order (Keras lists a layer's trainables first)."""
-  variables = []
-  add_weight = keras.layers.Layer.add_weight
-
-  def recording_add_weight(self, *args, **kwargs):
-    variables.append(add_weight(self, *args, **kwargs))
-    return variables[-1]
-
-  monkeypatch.setattr(keras.layers.Layer, "add_weight", recording_add_weight)
-  return variables
-
 
 def _tf1(model, variables):
   names = base.compare_gan_names(model)
@@ -179,7 +163,7 @@ def test_generator_variables_in_compare_gan_order(kind, created):
   g = resnet_cifar.Generator(num_classes=10, batch_norm=NORMS[kind], kernel_initializer=ZEROS)
   g.build_variables(batch_size=8)
   expected = expected_generator_variables(kind)
-  assert _tf1(g, [v for v in created if v.trainable]) == expected
+  assert _tf1(g, [r.variable for r in created if r.variable.trainable]) == expected
   assert _tf1(g, g.trainable_variables) == expected  # Keras keeps the same order.
 
 
@@ -187,7 +171,7 @@ def test_discriminator_variables_in_compare_gan_order(created):
   d = resnet_cifar.Discriminator(num_classes=10, kernel_initializer=ZEROS)
   d.build_variables(batch_size=8)
   expected = expected_discriminator_variables()
-  assert _tf1(d, [v for v in created if v.trainable]) == expected
+  assert _tf1(d, [r.variable for r in created if r.variable.trainable]) == expected
   assert _tf1(d, d.trainable_variables) == expected
 
 
@@ -195,7 +179,7 @@ def test_spectral_norm_global_variables_in_compare_gan_order(created):
   """resnet_norm_test.py:316-369: `kernel/u_var` ("left" mode) right after each kernel."""
   g = resnet_cifar.Generator(num_classes=10, spectral_norm=True, kernel_initializer=ZEROS)
   g.build_variables(batch_size=8)
-  assert _tf1(g, created) == expected_generator_variables(None, sn=True)
+  assert _tf1(g, [r.variable for r in created]) == expected_generator_variables(None, sn=True)
   assert len(g.variables) == len(created)
 
 
@@ -251,9 +235,7 @@ def test_eager_function_and_two_replicas_agree(two_replicas):
   assert images.min() >= 0.0 and images.max() <= 1.0
   assert logits.shape == (2, 1) and features.shape == (2, 4)
   np.testing.assert_allclose(probabilities, tf.sigmoid(logits), rtol=1e-6)
-  for mode in ("function", "mirrored"):
-    for got, want in zip(tf.nest.flatten(results[mode][0]), tf.nest.flatten(results["eager"][0])):
-      np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+  testing.assert_three_ways_agree(results, rtol=1e-5, atol=1e-5)
 
 
 def test_features_are_mean_pooled_and_projection_adds_the_embedding_dot_features():
@@ -312,7 +294,7 @@ def test_config_round_trip():
   assert restored.get_config() == d.get_config()
   clone.build_variables()
   g.build_variables()
-  assert trainable_count(clone) == trainable_count(g)
+  assert testing.trainable_count(clone) == testing.trainable_count(g)
 
 
 # Keras' own weight saving calls np.array(variable) the NumPy 2 way (keras core.py:172).

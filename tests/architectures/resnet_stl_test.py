@@ -58,9 +58,6 @@ def discriminator_count(ch=64, colors=3, kind=None, classes=10, ln=False):
   return total + linear(16 * ch, 1)
 
 
-def trainable_count(model):
-  return int(sum(np.prod(v.shape) for v in model.trainable_variables))
-
 
 # --- Counts. ---
 
@@ -70,7 +67,7 @@ def test_full_size_generator_counts(kind, pinned):
   """COMPARE_GAN.md §4.7 (None, BatchNorm); 10 classes for CBN."""
   g = resnet_stl.Generator(num_classes=10, batch_norm=NORMS[kind], kernel_initializer=ZEROS)
   g.build_variables()
-  assert trainable_count(g) == generator_count(kind) == pinned
+  assert testing.trainable_count(g) == generator_count(kind) == pinned
 
 
 @pytest.mark.parametrize("layer_norm,pinned", [(False, 25_114_817), (True, 25_120_711)])
@@ -78,7 +75,7 @@ def test_full_size_discriminator_counts(layer_norm, pinned):
   d = resnet_stl.Discriminator(layer_norm=layer_norm, spectral_norm=True,
                                kernel_initializer=ZEROS)
   d.build_variables()
-  assert trainable_count(d) == discriminator_count(ln=layer_norm) == pinned
+  assert testing.trainable_count(d) == discriminator_count(ln=layer_norm) == pinned
 
 
 @pytest.mark.parametrize("kind", list(NORMS))
@@ -86,7 +83,7 @@ def test_generator_count_matches_counter(kind):
   g = resnet_stl.Generator(ch=2, z_dim=8, num_classes=3, image_shape=(48, 48, 1),
                            batch_norm=NORMS[kind])
   g.build_variables()
-  assert trainable_count(g) == generator_count(kind, ch=2, z_dim=8, classes=3, colors=1)
+  assert testing.trainable_count(g) == generator_count(kind, ch=2, z_dim=8, classes=3, colors=1)
 
 
 @pytest.mark.parametrize("kind,layer_norm", [(None, True), ("bn", False), ("cbn", True)])
@@ -94,7 +91,7 @@ def test_discriminator_count_matches_counter(kind, layer_norm):
   d = resnet_stl.Discriminator(ch=2, num_classes=3, image_shape=(48, 48, 1),
                                batch_norm=NORMS[kind], layer_norm=layer_norm)
   d.build_variables()
-  assert trainable_count(d) == discriminator_count(2, 1, kind, 3, layer_norm)
+  assert testing.trainable_count(d) == discriminator_count(2, 1, kind, 3, layer_norm)
 
 
 # --- Structure, names and spectral-norm coverage. ---
@@ -162,9 +159,7 @@ def test_eager_function_and_two_replicas_agree(two_replicas):
   assert images.min() >= 0.0 and images.max() <= 1.0
   assert logits.shape == (2, 1) and features.shape == (2, 32)
   np.testing.assert_allclose(probabilities, tf.sigmoid(logits), rtol=1e-6)
-  for mode in ("function", "mirrored"):
-    for got, want in zip(tf.nest.flatten(results[mode][0]), tf.nest.flatten(results["eager"][0])):
-      np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+  testing.assert_three_ways_agree(results, rtol=1e-5, atol=1e-5)
 
 
 def test_features_are_relu_then_mean_pooled():

@@ -64,9 +64,6 @@ def expected_discriminator(shape):
   return total + linear_params(512 * math.ceil(height / 8) * math.ceil(width / 8), 1)
 
 
-def trainable_count(model):
-  return sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-
 
 def built(cls, **kwargs):
   kwargs.setdefault("num_classes", CLASSES)
@@ -80,7 +77,7 @@ def built(cls, **kwargs):
 def test_generator_parameter_count(shape, norm):
   model = built(sndcgan.Generator, image_shape=shape, batch_norm=NORMS[norm],
                 spectral_norm=True, kernel_initializer=ZEROS)
-  assert trainable_count(model) == expected_generator(shape, norm)
+  assert testing.trainable_count(model) == expected_generator(shape, norm)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -88,7 +85,7 @@ def test_generator_parameter_count(shape, norm):
 def test_discriminator_parameter_count_ignores_batch_norm(shape, norm):
   model = built(sndcgan.Discriminator, image_shape=shape, batch_norm=NORMS[norm],
                 layer_norm=True, spectral_norm=True, kernel_initializer=ZEROS)
-  assert trainable_count(model) == expected_discriminator(shape)
+  assert testing.trainable_count(model) == expected_discriminator(shape)
   assert all(v.path.endswith("u_var") for v in model.non_trainable_variables)
 
 
@@ -101,8 +98,8 @@ def test_discriminator_parameter_count_ignores_batch_norm(shape, norm):
 ])
 def test_pinned_totals(shape, norm, generator, discriminator):
   kwargs = dict(image_shape=shape, batch_norm=NORMS[norm], kernel_initializer=ZEROS)
-  assert trainable_count(built(sndcgan.Generator, **kwargs)) == generator
-  assert trainable_count(built(sndcgan.Discriminator, **kwargs)) == discriminator
+  assert testing.trainable_count(built(sndcgan.Generator, **kwargs)) == generator
+  assert testing.trainable_count(built(sndcgan.Discriminator, **kwargs)) == discriminator
 
 
 def test_variable_paths_spectral_norm_and_compare_gan_names():
@@ -220,10 +217,7 @@ def test_eager_function_and_two_replicas_agree(two_replicas):
 
   z = np.random.default_rng(0).normal(size=(2, Z_DIM)).astype(np.float32)
   results = testing.run_three_ways(build, forward, [z], two_replicas)
-  eager = results["eager"][0]
-  for mode in ("function", "mirrored"):
-    for got, want in zip(tf.nest.flatten(results[mode][0]), tf.nest.flatten(eager)):
-      np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  testing.assert_three_ways_agree(results, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("cls,initializer", [(sndcgan.Generator, ZEROS),
