@@ -26,6 +26,8 @@ INSTALL_REQUIRES = [
     "tensorflow-datasets>=4.9.10,<4.10",
     # tfds 4.9.10's download path imports it without declaring it.
     "importlib_resources>=6.0",
+    # tf.summary needs it; TF 2.21 no longer installs it.
+    "tensorboard>=2.21.0,<2.22",
     "gin-config==0.5.0",
     "absl-py>=2.1,<3",
     "numpy>=2.0,<2.5",
@@ -50,11 +52,15 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["compare_gan2", "compare_gan2.*"])
     + ["compare_gan2_tools"],
     package_dir={"compare_gan2_tools": "tools"},
+    # The bundled MNIST test set (compare_gan2/data/bundled.py), loaded offline.
+    package_data={"compare_gan2.data": ["bundled/*.gz", "bundled/README.md"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={
         "console_scripts": [
+            "compare_gan2=compare_gan2.main:main",
             "compare_gan2_list_configurables=compare_gan2_tools.list_configurables:run",
+            "compare_gan2_model_summary=compare_gan2_tools.model_summary:run",
         ],
     },
 )

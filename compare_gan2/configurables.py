@@ -7,6 +7,10 @@ registers, under stable names:
   `ops.Linear`, `ops.Conv2D`, `ops.Deconv2D`, `ops.Embedding`, and the
   normalization and attention layers, for binding their constructor arguments
   (`ops.BatchNorm.decay = 0.9`, `G/ops.BatchNorm.epsilon = 1e-5`);
+- the architectures (`@dcgan.Generator()`, `@resnet_cifar.Discriminator()`, ...),
+  the GAN (`@gans.ModularGAN()`, `@gans.EmaConfig()`, `@gans.normal_latent`),
+  the training loop (`train_lib.train.*`, `@train_lib.Schedule()`) and
+  `distribute.resolve_strategy`;
 - Keras optimizers as `keras.optimizers.<Name>` and learning-rate schedules
   as `keras.optimizers.schedules.<Name>`;
 - latent distributions as `tf.random.<name>` (compare_gan's
@@ -27,9 +31,23 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_gan2 import data  # noqa: F401  (registers datasets and the input pipeline)
+from compare_gan2 import distribute  # noqa: F401  (registers resolve_strategy)
 from compare_gan2 import losses  # noqa: F401  (registers losses)
 from compare_gan2 import penalties  # noqa: F401  (registers penalties)
 from compare_gan2 import registry
+from compare_gan2 import train_lib  # noqa: F401  (registers train, Schedule)
+from compare_gan2.architectures import dcgan
+from compare_gan2.architectures import infogan
+from compare_gan2.architectures import resnet30
+from compare_gan2.architectures import resnet5
+from compare_gan2.architectures import resnet_biggan
+from compare_gan2.architectures import resnet_biggan_deep
+from compare_gan2.architectures import resnet_cifar
+from compare_gan2.architectures import resnet_stl
+from compare_gan2.architectures import sndcgan
+from compare_gan2.gans import ema  # noqa: F401  (registers EmaConfig)
+from compare_gan2.gans import modular_gan
 from compare_gan2.ops import attention
 from compare_gan2.ops import initializers  # noqa: F401  (registers weight_initializer)
 from compare_gan2.ops import layer_norm
@@ -41,6 +59,9 @@ _KERAS_LAYERS = (layers.Linear, layers.Conv2D, layers.Deconv2D, layers.Embedding
                  normalization.BatchNorm, normalization.ConditionalBatchNorm,
                  normalization.SelfModulatedBatchNorm, layer_norm.LayerNorm,
                  attention.NonLocalBlock)
+# Each defines Generator and Discriminator; selectors `<family>.Generator`.
+_ARCHITECTURES = (dcgan, infogan, sndcgan, resnet5, resnet30, resnet_cifar, resnet_stl,
+                  resnet_biggan, resnet_biggan_deep)
 _MODULATED_NORMS = (normalization.ConditionalBatchNorm, normalization.SelfModulatedBatchNorm)
 # Tensors reach these at call time; a gin binding for them would be a mistake.
 _RANDOM_DENYLIST = ("shape", "seed", "name")
@@ -63,7 +84,15 @@ def _register_distributions() -> None:
                                denylist=_RANDOM_DENYLIST)
 
 
+def _register_gans() -> None:
+  for family in _ARCHITECTURES:
+    for cls in (family.Generator, family.Discriminator):
+      registry.register_external(cls, module=family.__name__)
+  registry.register_external(modular_gan.ModularGAN, module="compare_gan2.gans")
+
+
 def _register_all() -> None:
+  _register_gans()
   for cls in _KERAS_LAYERS:
     # The modulated norms fix center/scale themselves (they learn no gamma/beta).
     fixed = ("center", "scale") if cls in _MODULATED_NORMS else ()

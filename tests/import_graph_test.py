@@ -21,10 +21,18 @@ ALLOWED = {
     "compare_gan2.architectures": ["compare_gan2.architectures", "compare_gan2.ops"],
     "compare_gan2.losses": ["compare_gan2.registry", "compare_gan2.tfgan_compat"],
     "compare_gan2.penalties": ["compare_gan2.registry"],
+    "compare_gan2.data": ["compare_gan2.data", "compare_gan2.registry"],
     "compare_gan2.testing": ["compare_gan2.ops", "compare_gan2.architectures"],
     "compare_gan2.gans": ["compare_gan2.gans", "compare_gan2.architectures.base",
                           "compare_gan2.losses", "compare_gan2.penalties", "compare_gan2.registry"],
     "compare_gan2.distribute": ["compare_gan2.registry"],
+    "compare_gan2.checkpoints": [],
+    "compare_gan2.summaries": [],
+    "compare_gan2.train_lib": ["compare_gan2.checkpoints", "compare_gan2.distribute",
+                               "compare_gan2.registry", "compare_gan2.summaries",
+                               "compare_gan2.data"],
+    "compare_gan2.main": ["compare_gan2.configurables", "compare_gan2.distribute",
+                          "compare_gan2.train_lib"],
     "compare_gan2.configurables": ["compare_gan2"],
 }
 

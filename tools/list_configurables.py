@@ -22,9 +22,11 @@ _MATCH = flags.DEFINE_string(
     "match", "", "Only list selectors that contain this text (case-insensitive).")
 
 
-def _format_default(parameter: inspect.Parameter) -> str:
+def _format_default(parameter: inspect.Parameter, selectors: dict[int, str]) -> str:
   if parameter.default is inspect.Parameter.empty:
     return "REQUIRED"
+  if id(parameter.default) in selectors:  # a registered function: show the gin reference
+    return f"@{selectors[id(parameter.default)]}"
   return repr(parameter.default)
 
 
@@ -40,11 +42,13 @@ def format_catalogue(match: str = "") -> str:
   from compare_gan2 import configurables  # noqa: F401  pylint: disable=g-import-not-at-top
   from compare_gan2 import registry  # pylint: disable=g-import-not-at-top
   lines = []
-  selected = [e for e in registry.entries() if match.lower() in e.selector.lower()]
+  entries = registry.entries()
+  selectors = {id(e.target): e.selector for e in entries}
+  selected = [e for e in entries if match.lower() in e.selector.lower()]
   for entry in selected:
     lines.append(entry.selector)
     for parameter in entry.parameters():
-      lines.append(f"    {parameter.name} = {_format_default(parameter)}")
+      lines.append(f"    {parameter.name} = {_format_default(parameter, selectors)}")
   lines.append(f"{len(selected)} configurables")
   return "\n".join(lines)
 

@@ -1,0 +1,221 @@
+"""Label subsets and soft labels for semi-supervised training (S3GAN).
+
+Gin: `data.LabelOptions`, passed to any dataset builder's `labels` argument:
+
+    data.imagenet_128.labels = @data.LabelOptions()
+    data.LabelOptions.fraction = 0.1          # keep 10% of the train labels
+    data.LabelOptions.seed = 0                # which 10%
+
+Kept labels are chosen per class by default: "k% drawn per class" (Lucic et
+al. 2019, "High-Fidelity Image Generation With Fewer Labels", §5 / METHODS.md
+§5.5; k in {2.5, 5, 10, 20}). Other train labels become -1, which is how
+compare_gan marks unlabelled examples (`datasets.py:522`, `gans/s3gan.py:118`);
+compare_gan itself read them from external label files (`datasets.py:174-223`).
+
+- Random-access sources (bundled MNIST, folders, .npz): exact. In each class
+  of n examples, the round(k·n) with the smallest hash of (seed, index) keep
+  their label.
+- Streaming sources (TFDS, TFRecord): an example keeps its label when that
+  hash is below k, so fractions are exact in expectation only (ImageNet,
+  ~1281 per class: about 128 ± 11 at 10%).
+
+Soft labels: a `.npy` file (memory-mapped, any size) or a `.npz` file with
+the array under "soft_labels", shaped [num_train_examples, num_classes], row
+c for the train example with canonical index c (its position in the source's
+order: TFDS order with shuffle_files=False, sorted file order for folders).
+Rows hold logits (softmax applied, as compare_gan and S3GAN store them) unless
+`soft_labels_are_logits=False`, in which case they are used as given.
+"""
+
+import dataclasses
+import os
+import zipfile
+
+import numpy as np
+import tensorflow as tf
+
+from compare_gan2 import registry
+from compare_gan2.data import base
+
+
+@registry.register(module="compare_gan2.data")
+@dataclasses.dataclass(frozen=True)
+class LabelOptions:
+  """Which train labels a dataset keeps, and optional soft labels.
+
+  Attributes:
+    fraction: share of train labels kept, in [0, 1]; the rest become -1.
+    seed: picks which labels are kept (independent of the data-order seed).
+    class_balanced: keep `fraction` of each class (S3GAN) instead of of all.
+    drop_unlabelled: train on the labelled examples only (S3GAN's BIGGAN-k%;
+      compare_gan's `labeled_only_imagenet_128`).
+    soft_labels_file: .npy/.npz of [num_train_examples, num_classes].
+    soft_labels_are_logits: apply softmax to the file's rows.
+    labels_from_soft: replace each label by the argmax of its soft label
+      before subsetting (S2GAN's pre-trained hard labels).
+  """
+  fraction: float = 1.0
+  seed: int = 0
+  class_balanced: bool = True
+  drop_unlabelled: bool = False
+  soft_labels_file: str | None = None
+  soft_labels_are_logits: bool = True
+  labels_from_soft: bool = False
+
+  def __post_init__(self):
+    if not 0.0 <= self.fraction <= 1.0:
+      raise ValueError(f"LabelOptions.fraction must be in [0, 1], got {self.fraction}.")
+    if self.labels_from_soft and not self.soft_labels_file:
+      raise ValueError("LabelOptions.labels_from_soft needs a soft_labels_file.")
+
+
+def check_labels(labels: np.ndarray, num_classes: int | None, where: str) -> np.ndarray:
+  """Returns labels as int32 after checking they lie in [-1, num_classes).
+
+  Raises:
+    DataError: naming `where` (the file) and the first offending value.
+  """
+  labels = np.asarray(labels)
+  if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+    raise base.DataError(f"{where}: labels must be a 1-D integer array, got "
+                         f"{labels.dtype} of shape {labels.shape}.")
+  upper = num_classes if num_classes is not None else np.iinfo(np.int32).max
+  bad = np.flatnonzero((labels < -1) | (labels >= upper))
+  if bad.size:
+    raise base.DataError(f"{where}: label {labels[bad[0]]} of example {bad[0]} is out of "
+                         f"range [-1, {upper}) ({bad.size} labels out of range).")
+  return labels.astype(np.int32)
+
+
+def ranks(labels: np.ndarray, seed: int, class_balanced: bool = True) -> np.ndarray:
+  """Each example's rank by `unit_hash(seed, index)` within its class.
+
+  Within all labelled examples instead when not `class_balanced`; -1 for
+  examples labelled -1. Ranking by a per-index hash makes the choice stable:
+  the same seed picks the same examples however the array is used.
+  """
+  labels = np.asarray(labels)
+  score = base.unit_hash(seed, np.arange(len(labels))).numpy()
+  rank = np.full(len(labels), -1, np.int64)
+  groups = np.unique(labels[labels >= 0]) if class_balanced else [None]
+  for group in groups:
+    members = np.flatnonzero(labels >= 0 if group is None else labels == group)
+    rank[members[np.argsort(score[members], kind="stable")]] = np.arange(len(members))
+  return rank
+
+
+def select(labels: np.ndarray, fraction: float, seed: int,
+           class_balanced: bool = True) -> np.ndarray:
+  """Exact, deterministic subset: a bool mask over `labels` (-1 is never kept).
+
+  Each class (or all labelled examples, if not class-balanced) keeps its
+  round(fraction · n) examples of lowest rank (see `ranks`).
+  """
+  labels = np.asarray(labels)
+  rank = ranks(labels, seed, class_balanced)
+  group = labels if class_balanced else np.where(labels >= 0, 0, -1)
+  sizes = np.bincount(group[group >= 0], minlength=1)
+  size = np.where(group >= 0, sizes[np.maximum(group, 0)], 0)
+  return (rank >= 0) & (rank < np.floor(fraction * size + 0.5))
+
+
+def load_soft_labels(path: str, num_classes: int | None,
+                     num_examples: int | None, logits: bool = True) -> base.SoftLabels:
+  """Loads and checks a soft-label file (format in the module docstring).
+
+  Args:
+    path: .npy or .npz file.
+    num_classes: required number of columns.
+    num_examples: required number of rows, or None when the split size is
+      unknown (streaming sources; a missing row then fails when it is read).
+    logits: whether rows are logits.
+
+  Raises:
+    DataError: naming the file, for a missing/unreadable file or a shape mismatch.
+  """
+  table = _read_table(path)
+  if table.ndim != 2 or not np.issubdtype(table.dtype, np.floating):
+    raise base.DataError(f"{path}: soft labels must be a float array [num_examples, "
+                         f"num_classes], got {table.dtype} of shape {table.shape}.")
+  if num_classes is None or table.shape[1] != num_classes:
+    raise base.DataError(f"{path}: soft labels have {table.shape[1]} columns; the dataset "
+                         f"has {num_classes} classes.")
+  if num_examples is not None and table.shape[0] != num_examples:
+    raise base.DataError(f"{path}: soft labels have {table.shape[0]} rows; the train split "
+                         f"has {num_examples} examples.")
+  return base.SoftLabels(path=path, table=table, logits=logits)
+
+
+def _read_table(path: str) -> np.ndarray:
+  """The array of a .npy (memory-mapped) or .npz ("soft_labels") file."""
+  if not os.path.isfile(path):
+    raise base.DataError(f"{path}: soft-label file not found.")
+  try:
+    if not path.endswith(".npz"):
+      return np.load(path, mmap_mode="r", allow_pickle=False)
+    with np.load(path, allow_pickle=False) as archive:
+      table = archive["soft_labels"] if "soft_labels" in archive else None
+      found = archive.files
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    raise base.DataError(f"{path}: cannot read soft labels: {e}") from e
+  if table is None:
+    raise base.DataError(f"{path}: no array named 'soft_labels' (found {found}).")
+  return table
+
+
+def _soft(options: LabelOptions | None, num_classes: int | None,
+          num_examples: int | None) -> base.SoftLabels | None:
+  if options is None or not options.soft_labels_file:
+    return None
+  return load_soft_labels(options.soft_labels_file, num_classes, num_examples,
+                          options.soft_labels_are_logits)
+
+
+def apply_to_array(source: base.ArraySource, options: LabelOptions | None,
+                   num_classes: int | None) -> base.ArraySource:
+  """The source with `options` applied exactly (labels, kept indices, soft table)."""
+  if options is None:
+    return source
+  soft = _soft(options, num_classes, len(source.items))
+  labels = source.labels
+  if options.labels_from_soft:
+    labels = np.argmax(np.asarray(soft.table), axis=1).astype(np.int32)
+  if options.fraction < 1.0:
+    labels = np.where(select(labels, options.fraction, options.seed, options.class_balanced),
+                      labels, -1).astype(np.int32)
+  kept = np.flatnonzero(labels >= 0) if options.drop_unlabelled else None
+  if kept is not None and kept.size == 0:
+    raise base.DataError("drop_unlabelled left no labelled train example.")
+  return dataclasses.replace(source, labels=labels, kept=kept, soft=soft)
+
+
+def apply_to_stream(source: base.StreamSource, options: LabelOptions | None,
+                    num_classes: int | None) -> base.StreamSource:
+  """The source with `options` applied per example, keyed by canonical index."""
+  if options is None:
+    return source
+  soft = _soft(options, num_classes, None)
+  previous, fraction, seed = source.label_fn, options.fraction, options.seed
+
+  def label_fn(label: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """Earlier label_fn, then labels from soft labels, then the subset."""
+    if previous is not None:
+      label = previous(label, index)
+    if options.labels_from_soft:
+      label = tf.argmax(soft.lookup(index), output_type=tf.int32)
+    if fraction < 1.0:
+      label = tf.where(base.unit_hash(seed, index) < fraction, label, -1)
+    return label
+
+  keep, num_examples = source.keep, source.num_examples
+  if options.drop_unlabelled:
+    keep = _and(keep, lambda raw: raw["label"] >= 0)
+    num_examples = None
+  return dataclasses.replace(source, label_fn=label_fn, keep=keep,
+                             num_examples=num_examples, soft=soft)
+
+
+def _and(first, second):
+  if first is None:
+    return second
+  return lambda raw: tf.logical_and(first(raw), second(raw))

@@ -1,0 +1,135 @@
+"""Tests for compare_gan2.data.named (+ imagenet.py): compare_gan's catalogue on TFDS.
+
+Every `dataset.name` of compare_gan (`datasets.py:620-640`) builds under
+`tfds.testing.mock_data` (offline; random images of the right TFDS features)
+and yields, in train and eval, the right shapes, dtypes, [0, 1] range and
+labels, reading the TFDS splits compare_gan reads. Mock images are random, so
+the exact preprocessing (CelebA's 160 crop and TF1 resize, LSUN's 128 crop)
+is checked on synthetic images. imagenet_512_hq400 needs large images, so its
+filter is tested with a custom mock in imagenet_test.py.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from compare_gan2 import data
+from compare_gan2 import registry
+from compare_gan2.data import named
+from compare_gan2.data import pipeline
+
+# name -> (H, W, C), num_classes, TFDS name, (train split, eval split)
+EXPECTED = {
+    "mnist": ((28, 28, 1), 10, "mnist", ("train", "test")),
+    "fashion-mnist": ((28, 28, 1), 10, "fashion_mnist", ("train", "test")),
+    "cifar10": ((32, 32, 3), 10, "cifar10", ("train", "test")),
+    "celeb_a": ((64, 64, 3), None, "celeb_a", ("train", "test")),
+    "lsun-bedroom": ((128, 128, 3), None, "lsun/bedroom", ("train[:99%]", "train[99%:]")),
+    "imagenet_64": ((64, 64, 3), 1000, "imagenet2012", ("train", "validation")),
+    "imagenet_128": ((128, 128, 3), 1000, "imagenet2012", ("train", "validation")),
+    "imagenet_256": ((256, 256, 3), 1000, "imagenet2012", ("train", "validation")),
+    "imagenet_512": ((512, 512, 3), 1000, "imagenet2012", ("train", "validation")),
+    "imagenet_512_hq400": ((512, 512, 3), 1000, "imagenet2012", ("train", "validation")),
+    "soft_labeled_imagenet_128": ((128, 128, 3), 1000, "imagenet2012", ("train", "validation")),
+    "single_class_imagenet_128": ((128, 128, 3), 1, "imagenet2012", ("train", "validation")),
+    "random_class_imagenet_128": ((128, 128, 3), 1000, "imagenet2012", ("train", "validation")),
+    "labeled_only_imagenet_128": ((128, 128, 3), 1000, "imagenet2012", ("train", "validation")),
+}
+MOCK_EXAMPLES = 3
+
+
+def test_names_are_compare_gans_and_gin_names_follow():
+  assert set(data.NAMES) == set(EXPECTED) and len(data.NAMES) == len(EXPECTED)
+  selectors = {entry.selector for entry in registry.entries()}
+  for name, builder in data.NAMED:
+    gin_name = name.replace("-", "_")
+    assert builder.__name__ == gin_name
+    assert f"compare_gan2.data.{gin_name}" in selectors
+
+
+def _build(name, tmp_path):
+  builder = dict(data.NAMED)[name]
+  if name == "soft_labeled_imagenet_128":
+    path = tmp_path / "logits.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(MOCK_EXAMPLES, 1000)).astype(np.float32))
+    return builder(str(path))
+  return builder()
+
+
+def _check_batch(batch, size, shape, num_classes):
+  images, labels = np.asarray(batch["images"]), np.asarray(batch["labels"])
+  assert images.shape == (size, *shape) and images.dtype == np.float32
+  assert 0.0 <= images.min() and images.max() <= 1.0 and images.max() > 0.0
+  assert labels.shape == (size,) and labels.dtype == np.int32
+  if num_classes is None:
+    np.testing.assert_array_equal(labels, -1)
+  else:
+    assert ((0 <= labels) & (labels < num_classes)).all()
+
+
+@pytest.mark.parametrize("name", [n for n in EXPECTED if n != "imagenet_512_hq400"])
+def test_named_dataset_under_mock_data(name, tmp_path, monkeypatch):
+  shape, num_classes, tfds_name, splits = EXPECTED[name]
+  loads = []
+  real_load = tfds.load
+  monkeypatch.setattr(tfds, "load", lambda n, split, **kw: loads.append((n, split))
+                      or real_load(n, split=split, **kw))
+  with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES):
+    dataset = _build(name, tmp_path)
+    train = next(iter(pipeline.train_dataset(dataset, 2, shuffle_window=2)))
+    evaluation = next(iter(pipeline.eval_input(dataset, batch_size=2)))
+  info = dataset.info
+  assert (info.name, info.image_shape, info.num_classes) == (name, shape, num_classes)
+  assert {(tfds_name, splits[0]), (tfds_name, splits[1])} == set(loads)
+  _check_batch(train, 2, shape, num_classes)
+  _check_batch(evaluation, 2, shape, num_classes)
+  assert ("soft_labels" in train) == (name == "soft_labeled_imagenet_128") == info.soft_labels
+  if name == "single_class_imagenet_128":
+    np.testing.assert_array_equal(train["labels"], 0)
+
+
+def test_mnist_can_be_padded_to_32():
+  with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES):
+    dataset = data.mnist(resolution=32, channels=3)
+    batch = next(iter(pipeline.train_dataset(dataset, 2)))
+  assert batch["images"].shape == (2, 32, 32, 3) and dataset.info.image_shape == (32, 32, 3)
+  assert not np.asarray(batch["images"])[:, :2].any()
+
+
+def _png(image):
+  return {"image": tf.io.encode_png(image)}
+
+
+def test_celeba_crops_160_at_29_9_then_tf1_resizes_to_64():
+  image = np.random.default_rng(0).integers(0, 256, (218, 178, 3), dtype=np.uint8)
+  prepared = named._celeba_prepare(_png(image), None)  # pylint: disable=protected-access
+  crop = image[29:189, 9:169].astype(np.float32)  # compare_gan's offsets (29, 9)
+  expected = tf.compat.v1.image.resize(crop, [64, 64],
+                                       tf.compat.v1.image.ResizeMethod.BILINEAR) / 255.0
+  np.testing.assert_allclose(prepared, expected, atol=1e-6)
+
+
+def test_lsun_center_crops_128_without_resizing():
+  image = np.random.default_rng(1).integers(0, 256, (256, 341, 3), dtype=np.uint8)
+  prepared = named._lsun_prepare(_png(image), None)  # pylint: disable=protected-access
+  np.testing.assert_allclose(prepared, image[64:192, 106:234] / 255.0, atol=1e-7)
+  small = np.full((100, 90, 3), 255, np.uint8)  # smaller than 128: zero-padded, not resized
+  padded = named._lsun_prepare(_png(small), None).numpy()  # pylint: disable=protected-access
+  assert padded.shape == (128, 128, 3) and padded.sum() == pytest.approx(100 * 90 * 3)
+
+
+def test_cifar_and_mnist_only_rescale():
+  image = np.random.default_rng(2).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+  prepared = named._cifar_prepare(_png(image), None)  # pylint: disable=protected-access
+  np.testing.assert_allclose(prepared, image / 255.0, atol=1e-7)
+  digit = image[2:30, 2:30, :1]
+  prepare = named.bundled.mnist_prepare(28, 1, "pad")
+  np.testing.assert_allclose(prepare(_png(digit), None), digit / 255.0, atol=1e-7)
+
+
+def test_split_sizes_never_come_from_info_splits():
+  with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES):  # info.splits is empty here
+    assert data.cifar10().info.num_train_examples == 50_000
+    assert data.imagenet_128().info.num_eval_examples == 50_000
+    assert data.lsun_bedroom().info.eval_test_samples == 30_000
