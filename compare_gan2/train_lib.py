@@ -12,8 +12,9 @@ model_dir; a restarted run restores the newest and, since the input order is a
 pure function of (seed, step), continues exactly where it stopped.
 
 Gin (bind on `train_lib.train`): gan, dataset, d_optimizer, g_optimizer,
-global_batch_size, total_steps, steps_per_loop, checkpoint_every,
-keep_checkpoints, sample_every, data_seed.
+global_batch_size, schedule (`train_lib.Schedule`: total_steps,
+steps_per_loop, checkpoint_every, keep_checkpoints, sample_every); the data
+order on `data.train_input.seed`.
 """
 
 import dataclasses
@@ -92,40 +93,19 @@ def write_operative_config(model_dir: str) -> str:
   return path
 
 
-@registry.register(module="compare_gan2.train_lib", denylist=("model_dir", "strategy"))
-def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gin.REQUIRED,
-          dataset=gin.REQUIRED, d_optimizer=gin.REQUIRED, g_optimizer=gin.REQUIRED,
-          global_batch_size: int = 64, schedule: Schedule = Schedule(),
-          data_seed: int = 547) -> dict[str, float]:
-  """Trains `gan` on `dataset` until `schedule.total_steps`, resuming if possible.
-
-  Call it inside `strategy.scope()` so gin builds the GAN and optimizers there.
-
-  Args:
-    model_dir: where checkpoints, summaries and samples go.
-    strategy: the distribution strategy (default: the current one).
-    gan: a ModularGAN (or variant), not yet compiled.
-    dataset: a compare_gan2.data dataset.
-    d_optimizer: the discriminator's optimizer.
-    g_optimizer: the generator's optimizer.
-    global_batch_size: real examples per step over all replicas; each replica
-      splits its share into disc_iters + 1 sub-batches.
-    schedule: steps and save/log frequencies.
-    data_seed: seed of the input order.
-
-  Returns:
-    The last logged values.
-  """
-  strategy = strategy or tf.distribute.get_strategy()
-  distribute.per_replica_batch_size(strategy, global_batch_size, gan.disc_iters + 1)
-  gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer)
-  gan.build_networks()
+def _restore_or_start(gan: keras.Model, model_dir: str,
+                      schedule: Schedule) -> tuple[tf.train.CheckpointManager, int]:
   manager = checkpoints.make_manager(gan, model_dir, schedule.keep_checkpoints)
   step = checkpoints.restore_latest(manager)
   if step == 0:
     manager.save(checkpoint_number=0)  # compare_gan saves the initial state too
-  iterator = iter(pipeline.train_input(dataset, strategy, global_batch_size, start_step=step,
-                                       seed=data_seed))
+  return manager, step
+
+
+def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
+          manager: tf.train.CheckpointManager, schedule: Schedule, model_dir: str,
+          step: int) -> dict[str, float]:
+  """Runs to total_steps in calls of up to steps_per_loop steps; saves and logs."""
   run_steps = _run_steps_fn(gan, strategy)
   progress = summaries.Progress(step, schedule.total_steps)
   values = {}
@@ -144,3 +124,37 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
       if step % schedule.sample_every == 0 or step == schedule.total_steps:
         write_samples(gan, model_dir, step)
   return values
+
+
+@registry.register(module="compare_gan2.train_lib", denylist=("model_dir", "strategy"))
+def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gin.REQUIRED,
+          dataset=gin.REQUIRED, d_optimizer=gin.REQUIRED, g_optimizer=gin.REQUIRED,
+          global_batch_size: int = 64, schedule: Schedule = Schedule()) -> dict[str, float]:
+  """Trains `gan` on `dataset` until `schedule.total_steps`, resuming if possible.
+
+  Call it inside `strategy.scope()` so gin builds the GAN and optimizers there.
+  The input pipeline is `data.train_input`, reached through gin so its bindings
+  (`data.train_input.seed`, `.shuffle_window`) apply.
+
+  Args:
+    model_dir: where checkpoints, summaries and samples go.
+    strategy: the distribution strategy (default: the current one).
+    gan: a ModularGAN (or variant), not yet compiled.
+    dataset: a compare_gan2.data dataset.
+    d_optimizer: the discriminator's optimizer.
+    g_optimizer: the generator's optimizer.
+    global_batch_size: real examples per step over all replicas; each replica
+      splits its share into disc_iters + 1 sub-batches.
+    schedule: steps and save/log frequencies.
+
+  Returns:
+    The last logged values.
+  """
+  strategy = strategy or tf.distribute.get_strategy()
+  distribute.per_replica_batch_size(strategy, global_batch_size, gan.disc_iters + 1)
+  gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer)
+  gan.build_networks()
+  manager, step = _restore_or_start(gan, model_dir, schedule)
+  train_input = gin.get_configurable(pipeline.train_input)
+  iterator = iter(train_input(dataset, strategy, global_batch_size, start_step=step))
+  return _loop(gan, strategy, iterator, manager, schedule, model_dir, step)
