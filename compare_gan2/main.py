@@ -7,7 +7,8 @@ r"""Runs a gin-configured experiment: `python -m compare_gan2.main` / `compare_g
 
 compare_gan's flags (`main.py`, COMPARE_GAN.md part 2, §5.1): --model_dir,
 --gin_config and --gin_bindings (both repeatable), --schedule. Added:
---strategy and --tpu choose the topology (compare_gan2.distribute). The
+--strategy and --tpu choose the topology (compare_gan2.distribute), --seed the
+initial weights (compare_gan's run_config.tf_random_seed). The
 arguments are parsed here with argparse, so the library keeps no global flag
 state. Every start writes `operative_config.gin` (what the run actually used)
 into model_dir.
@@ -44,6 +45,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   parser.add_argument("--strategy", default="default",
                       help="default, mirrored, multi_worker (TF_CONFIG) or tpu.")
   parser.add_argument("--tpu", default=None, help="TPU name, grpc:// address or 'local'.")
+  parser.add_argument("--seed", type=int, default=0,
+                      help="Seed of the initial weights (compare_gan's run_config.tf_random_seed); "
+                           "the data order has its own, data.train_input.seed.")
   return parser.parse_args(list(argv))
 
 
@@ -56,6 +60,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
   from compare_gan2 import configurables  # pylint: disable=g-import-not-at-top
   from compare_gan2 import distribute  # pylint: disable=g-import-not-at-top
   from compare_gan2 import train_lib  # pylint: disable=g-import-not-at-top
+  import keras  # pylint: disable=g-import-not-at-top
   if args.schedule in EVAL_SCHEDULES:
     raise ValueError(f"--schedule={args.schedule} needs the evaluation library (FID, IS, ...), "
                      "which this release does not include yet; use --schedule=train.")
@@ -63,6 +68,9 @@ def run(args: argparse.Namespace) -> dict[str, float]:
   configurables.parse_gin(args.gin_config, args.gin_bindings)
   strategy = distribute.resolve_strategy(args.strategy, args.tpu)
   os.makedirs(args.model_dir, exist_ok=True)
+  # Before gin builds the networks: a restarted run re-creates the same initial
+  # values, which the checkpoint then overwrites, and two runs are comparable.
+  keras.utils.set_random_seed(args.seed)
   # gin.register leaves train_lib.train untouched; its gin wrapper applies the
   # bindings. Calling it in the scope creates the GAN and optimizers there.
   train = gin.get_configurable(train_lib.train)
