@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-# Trains InfoGAN on the bundled MNIST (offline, ~10 minutes on 2 cores). A
+# Trains InfoGAN on the bundled MNIST (offline, ~5 minutes on 2 cores). A
 # finished run is not repeated: delete demo_run/ to train again.
 DEMO_DIR ?= demo_run
 demo: $(STAMP)
