@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TOTAL = 6
+TOTAL = 12  # long enough after ckpt-2 that the kill lands mid-run
 ARGS = ["--gin_config", str(ROOT / "gin_configs" / "mnist" / "infogan.gin"),
         "--gin_bindings", "train_lib.train.global_batch_size = 4",
         "--gin_bindings", f"train_lib.Schedule.total_steps = {TOTAL}",
