@@ -258,9 +258,15 @@ def serialize_norm_class(cls: NormClass) -> str | None:
   return None if cls is None else keras.saving.get_registered_name(cls)
 
 
-def deserialize_norm_class(name: str | None) -> NormClass:
-  """The norm class stored by get_config (inverse of `serialize_norm_class`)."""
-  return None if name is None else keras.saving.get_registered_object(name)
+def deserialize_norm_class(name: "str | NormClass") -> NormClass:
+  """The norm class stored by get_config (inverse of `serialize_norm_class`).
+
+  A class passes through unchanged, so a config can carry the very class object
+  (e.g. gin's configured subclass) when an exact twin is needed.
+  """
+  if name is None or isinstance(name, type):
+    return name
+  return keras.saving.get_registered_object(name)
 
 
 # Keras forbids "/" in a variable name, so a few compare_gan scopes collapse

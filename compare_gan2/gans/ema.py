@@ -36,7 +36,13 @@ class GeneratorEma:
   def __init__(self, generator: keras.Model, config: EmaConfig):
     self.config = config
     self.source = generator
-    self.generator = type(generator).from_config(generator.get_config())
+    config = generator.get_config()
+    if "batch_norm" in config:
+      # get_config stores the norm class by its Keras name, which drops gin's
+      # bindings on it (decay, epsilon, standing statistics); the twin must get
+      # the very class object the generator got, so its norms are the same.
+      config["batch_norm"] = generator.batch_norm
+    self.generator = type(generator).from_config(config)
 
   def build(self) -> None:
     """Creates the twin's weights (from shapes) and copies every value."""

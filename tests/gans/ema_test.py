@@ -71,3 +71,21 @@ def test_ema_under_two_replicas_matches_one_device(two_replicas):
     return [v.numpy() for v in gan.ema.generator.variables]
   for a, b in zip(run(tf.distribute.get_strategy()), run(two_replicas)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_twin_keeps_gin_bound_norm_settings():
+  """A regression: get_config names the norm class, dropping gin's bindings on it."""
+  import gin  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import configurables  # pylint: disable=g-import-not-at-top
+  from compare_gan2.architectures import dcgan  # pylint: disable=g-import-not-at-top
+  from compare_gan2.ops import normalization  # pylint: disable=g-import-not-at-top
+  configurables.parse_gin(bindings=["ops.BatchNorm.use_moving_averages = False",
+                                    "ops.BatchNorm.epsilon = 1e-5"], finalize=False)
+  g = dcgan.Generator(image_shape=(16, 16, 1), z_dim=4,
+                      batch_norm=gin.get_configurable("compare_gan2.ops.BatchNorm"))
+  twin = ema_lib.GeneratorEma(g, ema_lib.EmaConfig())
+  g.build_variables()
+  twin.build()
+  norms = [layer for layer in twin.generator._flatten_layers()  # pylint: disable=protected-access
+           if isinstance(layer, normalization.BatchNorm)]
+  assert norms and all(not n.use_moving_averages and n.epsilon == 1e-5 for n in norms)
