@@ -108,6 +108,9 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
   """Runs to total_steps in calls of up to steps_per_loop steps; saves and logs."""
   run_steps = _run_steps_fn(gan, strategy)
   progress = summaries.Progress(step, schedule.total_steps)
+  # A console bar with ETA; the logged line below is for non-interactive logs.
+  bar = keras.utils.Progbar(schedule.total_steps, stateful_metrics=list(gan.trackers))
+  bar.update(step)
   values = {}
   with tf.summary.create_file_writer(model_dir).as_default():
     while step < schedule.total_steps:
@@ -119,6 +122,7 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
       line, rate = progress.line(step)
       values = _write_scalars(gan, step, rate)
       logging.info("%s  %s", line, "  ".join(f"{k} {v:.4f}" for k, v in values.items()))
+      bar.update(step, list(values.items()))
       if step % schedule.checkpoint_every == 0 or step == schedule.total_steps:
         manager.save(checkpoint_number=step)
       if step % schedule.sample_every == 0 or step == schedule.total_steps:
