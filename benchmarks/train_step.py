@@ -1,6 +1,7 @@
 r"""Step time of ModularGAN: Keras `fit` vs a bare tf.function step vs the runner loop.
 
     .venv/bin/python benchmarks/train_step.py [--rounds 3] [--steps 10] [--batch 64]
+        [--models DCGAN-32 "ResNet-CIFAR (SN, hinge)"]
 
 For DCGAN-32 (compare_gan's dcgan, non-saturating) and ResNet-CIFAR (SNGAN
 setting: hinge, SN in D, disc_iters 1) at the given batch, interleaving rounds
@@ -107,15 +108,16 @@ def main() -> None:
   parser.add_argument("--rounds", type=int, default=3)
   parser.add_argument("--steps", type=int, default=10)
   parser.add_argument("--batch", type=int, default=64)
+  parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
   args = parser.parse_args()
   batch = _batch(2 * args.batch)  # disc_iters 1: half for the D step, half for the G step
-  times = {(m, w): [] for m in MODELS for w in WAYS}
+  times = {(m, w): [] for m in args.models for w in WAYS}
   for _ in range(args.rounds):
-    for model, build in MODELS.items():
+    for model in args.models:
       for way, measure in WAYS.items():
-        times[(model, way)].append(measure(_gan(build), batch, args.steps))
+        times[(model, way)].append(measure(_gan(MODELS[model]), batch, args.steps))
   print(f"| model | way | min ms/step | median ms/step | images/s | vs bare |\n|---|---|---|---|---|---|")
-  for model in MODELS:
+  for model in args.models:
     bare = statistics.median(times[(model, "bare tf.function step")])
     for way in WAYS:
       values = times[(model, way)]
