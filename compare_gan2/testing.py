@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from compare_gan2.architectures import base
 from compare_gan2.ops import layers
+from compare_gan2.ops import normalization
 
 
 def configure_logical_cpus(count: int = 2) -> None:
@@ -186,3 +187,46 @@ class TinyDiscriminator(base.DiscriminatorBase):
     """(probabilities, logits, features) with features the per-channel mean."""
     features = tf.reduce_mean(images, axis=[1, 2])
     return base.discriminator_output(self.final_fc(features, training=training), features)
+
+
+# Parameter counts from compare_gan's layer rules (arch_ops.py), for tests that
+# pin an architecture's size independently of its own tables.
+_NORM_KINDS = {"bn": normalization.BatchNorm, "cbn": normalization.ConditionalBatchNorm,
+               "smbn": normalization.SelfModulatedBatchNorm}
+
+
+def linear_params(fan_in: int, units: int, bias: bool = True) -> int:
+  """compare_gan `linear`: kernel [fan_in, units] (+ bias)."""
+  return fan_in * units + (units if bias else 0)
+
+
+def conv_params(kernel: int, c_in: int, c_out: int, bias: bool = True) -> int:
+  """compare_gan `conv2d` / `deconv2d`: kernel k x k x c_in x c_out (+ bias)."""
+  return kernel * kernel * c_in * c_out + (c_out if bias else 0)
+
+
+def non_local_params(channels: int) -> int:
+  """compare_gan `non_local_block`: C²/8·2 + C²/2 + 1 (sigma) + C²/2."""
+  c = channels
+  return 2 * (c * c // 8) + c * c // 2 + 1 + c * c // 2
+
+
+def norm_params(norm: "type | str | None", channels: int, z_dim: int = 0, y_dim: int = 0,
+                hidden: int = 32) -> int:
+  """Trainable weights of one compare_gan norm (arch_ops.py:327-445).
+
+  Args:
+    norm: a norm class, None / "none" for no norm, or "bn", "cbn", "smbn".
+    channels: normalized channels.
+    z_dim: input width of a self-modulated norm.
+    y_dim: input width of a conditional norm.
+    hidden: self-modulated norm's hidden units (compare_gan's num_hidden).
+  """
+  norm = _NORM_KINDS.get(norm) if isinstance(norm, str) else norm
+  if norm is None:
+    return 0
+  if issubclass(norm, normalization.SelfModulatedBatchNorm):
+    return linear_params(z_dim, hidden) + 2 * linear_params(hidden, channels)
+  if issubclass(norm, normalization.ConditionalBatchNorm):
+    return 2 * y_dim * channels  # bias-free gamma(y) and beta(y)
+  return 2 * channels  # gamma, beta

@@ -76,3 +76,20 @@ def test_record_weight_creation_keeps_order_and_layer_and_restores_add_weight():
   assert keras.layers.Layer.add_weight is original
   keras.layers.Dense(1).build((1, 2))
   assert len(records) == 4  # nothing recorded once the context is closed
+
+
+def test_parameter_counters_follow_compare_gan_rules():
+  from compare_gan2.ops import attention, normalization  # pylint: disable=g-import-not-at-top
+  block = attention.NonLocalBlock()
+  block.build((1, 4, 4, 16))
+  assert testing.non_local_params(16) == testing.trainable_count(block) == 321
+  assert testing.linear_params(3, 4) == 16 and testing.linear_params(3, 4, bias=False) == 12
+  assert testing.conv_params(3, 2, 5) == 95
+  assert testing.norm_params(None, 8) == testing.norm_params("none", 8) == 0
+  assert testing.norm_params("bn", 8) == testing.norm_params(normalization.BatchNorm, 8) == 16
+  cbn = normalization.ConditionalBatchNorm()
+  cbn.build((2, 4, 4, 8), (2, 10))
+  assert testing.norm_params("cbn", 8, y_dim=10) == testing.trainable_count(cbn) == 160
+  smbn = normalization.SelfModulatedBatchNorm()
+  smbn.build((2, 4, 4, 8), (2, 6))
+  assert testing.norm_params("smbn", 8, z_dim=6) == testing.trainable_count(smbn)

@@ -6,6 +6,7 @@ tables, plus literal totals from COMPARE_GAN.md §4.7. Forward passes are checke
 against a reference written with raw TF ops from the same listing.
 """
 
+import functools
 import math
 
 import gin
@@ -27,20 +28,10 @@ Z_DIM, CLASSES = 128, 10
 ZEROS = keras.initializers.Zeros()  # Cheap to create; counts do not depend on values.
 
 
-def linear_params(fan_in, units):
-  return fan_in * units + units
-
-
-def conv_params(kernel, c_in, c_out):
-  return kernel * kernel * c_in * c_out + c_out
-
-
-def norm_params(norm, channels, z_dim=Z_DIM, classes=CLASSES):
-  """Trainable weights of compare_gan's norm functions (arch_ops.py:327-445)."""
-  return {"none": 0,
-          "bn": 2 * channels,  # gamma, beta
-          "cbn": 2 * classes * channels,  # bias-free gamma(y), beta(y)
-          "smbn": linear_params(z_dim, 32) + 2 * linear_params(32, channels)}[norm]
+# compare_gan's counting rules, shared in compare_gan2.testing.
+linear_params = testing.linear_params
+conv_params = testing.conv_params
+norm_params = functools.partial(testing.norm_params, z_dim=Z_DIM, y_dim=CLASSES)
 
 
 def expected_generator(shape, norm):
@@ -60,7 +51,6 @@ def expected_discriminator(shape, norm):
   for c_in, c_out in [(64, 128), (128, 256), (256, 512)]:
     total += conv_params(5, c_in, c_out) + norm_params(norm, c_out)
   return total + linear_params(512 * math.ceil(height / 16) * math.ceil(width / 16), 1)
-
 
 
 def built(cls, **kwargs):

@@ -6,6 +6,7 @@ tables, plus literal totals from COMPARE_GAN.md §4.7. Forward passes are checke
 against a reference written with raw TF ops from the same listing.
 """
 
+import functools
 import gin
 import keras
 import numpy as np
@@ -26,17 +27,10 @@ EPSILON = 1e-3  # standardize_batch's default (arch_ops.py:194)
 ZEROS = keras.initializers.Zeros()  # Cheap to create; counts do not depend on values.
 
 
-def linear_params(fan_in, units):
-  return fan_in * units + units
-
-
-def conv_params(kernel, c_in, c_out):
-  return kernel * kernel * c_in * c_out + c_out
-
-
-def norm_params(norm, channels):
-  """Trainable weights of compare_gan's D norm functions (arch_ops.py:327-445)."""
-  return {"none": 0, "bn": 2 * channels, "cbn": 2 * CLASSES * channels}[norm]
+# compare_gan's counting rules, shared in compare_gan2.testing.
+linear_params = testing.linear_params
+conv_params = testing.conv_params
+norm_params = functools.partial(testing.norm_params, y_dim=CLASSES)
 
 
 def expected_generator(shape):
@@ -53,7 +47,6 @@ def expected_discriminator(shape, norm):
   flat = 128 * -(-height // 4) * -(-width // 4)
   return (conv_params(4, colors, 64) + conv_params(4, 64, 128) + norm_params(norm, 128)
           + linear_params(flat, 1024) + norm_params(norm, 1024) + linear_params(1024, 1))
-
 
 
 def built(cls, **kwargs):

@@ -6,6 +6,7 @@ have 35 blocks each, so most tests build narrow ones (variable creation
 dominates their run time).
 """
 
+import functools
 import keras
 import numpy as np
 import pytest
@@ -21,20 +22,10 @@ ZEROS = keras.initializers.Zeros()  # Fast to allocate; counts do not depend on 
 
 # --- An independent counter (compare_gan's arch_ops: conv2d and linear have biases). ---
 
-def conv(cin, cout):
-  return 9 * cin * cout + cout
-
-
-def linear(cin, cout):
-  return cin * cout + cout
-
-
-def norm_params(kind, channels, z_dim, y_dim, hidden=32):
-  """arch_ops.py:327-445: BN gamma+beta; CBN two bias-free y->C maps; SMBN an MLP."""
-  if kind is None:
-    return 0
-  return {"bn": 2 * channels, "cbn": 2 * y_dim * channels,
-          "smbn": linear(z_dim, hidden) + 2 * linear(hidden, channels)}[kind]
+# compare_gan's counting rules, shared in compare_gan2.testing.
+conv = functools.partial(testing.conv_params, 3)  # every ResNet conv here is 3x3
+linear = testing.linear_params
+norm_params = testing.norm_params
 
 
 def block(cin, cout, kind=None, z_dim=0, y_dim=0, ln=False):
@@ -65,7 +56,6 @@ def discriminator_count(ch=64, colors=3, kind=None, classes=10, ln=False):
       total += block(in_channels, out_channels, kind, 0, classes, ln)
     in_channels, out_channels = in_channels * 2, out_channels * 2
   return total + linear(4 * 4 * 8 * ch, 1)
-
 
 
 # --- Counts, names, spectral-norm coverage (one build serves several checks). ---

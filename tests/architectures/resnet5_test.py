@@ -4,6 +4,7 @@ Parameter counts come from a counter written here from compare_gan's resnet5.py
 and arch_ops.py, independently of the port's tables.
 """
 
+import functools
 import keras
 import numpy as np
 import pytest
@@ -23,20 +24,10 @@ G_CHANNELS, D_CHANNELS = (8, 8, 4, 4, 2, 1), (1, 2, 4, 4, 8, 8)
 
 # --- An independent counter (compare_gan's arch_ops: conv2d and linear have biases). ---
 
-def conv(cin, cout):
-  return 9 * cin * cout + cout
-
-
-def linear(cin, cout):
-  return cin * cout + cout
-
-
-def norm_params(kind, channels, z_dim, y_dim, hidden=32):
-  """arch_ops.py:327-445: BN gamma+beta; CBN two bias-free y->C maps; SMBN an MLP."""
-  if kind is None:
-    return 0
-  return {"bn": 2 * channels, "cbn": 2 * y_dim * channels,
-          "smbn": linear(z_dim, hidden) + 2 * linear(hidden, channels)}[kind]
+# compare_gan's counting rules, shared in compare_gan2.testing.
+conv = functools.partial(testing.conv_params, 3)  # every ResNet conv here is 3x3
+linear = testing.linear_params
+norm_params = testing.norm_params
 
 
 def block(cin, cout, kind=None, z_dim=0, y_dim=0, ln=False):
@@ -59,7 +50,6 @@ def discriminator_count(ch=64, colors=3, kind=None, classes=10, ln=False):
   total = block(colors, ch, kind, 0, classes, ln)
   total += sum(block(a, b, kind, 0, classes, ln) for a, b in zip(widths, widths[1:]))
   return total + linear(widths[-1], 1)
-
 
 
 # --- Counts. ---

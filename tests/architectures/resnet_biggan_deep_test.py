@@ -37,22 +37,10 @@ PINNED = {32: (8_447_619, 1_012_033), 64: (49_583_876, 34_289_665),
           512: (56_019_780, 38_301_122)}
 
 
-def conv(k, c_in, c_out):
-  return k * k * c_in * c_out + c_out
-
-
-def non_local(c):
-  return 2 * (c * c // 8) + c * c // 2 + 1 + c * c // 2
-
-
-def norm_params(norm, c, z_dim, y_dim):
-  if norm is None:
-    return 0
-  if norm is BN:
-    return 2 * c
-  if norm is SMBN:
-    return conv(1, z_dim, 32) + 2 * conv(1, 32, c)
-  return 2 * y_dim * c
+# compare_gan's counting rules, shared in compare_gan2.testing.
+conv = testing.conv_params
+non_local = testing.non_local_params
+norm_params = testing.norm_params
 
 
 def attention_block(res, generator):
@@ -94,7 +82,6 @@ def expected_d(res, ch=16, classes=10, colors=3, project_y=True, norm=None):
     total += block_params(c_in, c_out, norm, None, classes)
     total += non_local(c_out) if attention_block(res, False) == f"B{i + 1}" else 0
   return total + conv(1, chans[-1], 1) + (classes * chans[-1] if project_y else 0)
-
 
 
 def built(cls, res, **kwargs):

@@ -32,22 +32,10 @@ PINNED = {128: (120, "B4", "B1", 70_433_988, 87_982_370),
           512: (160, "B4", "B3", 82_468_068, 98_801_378)}
 
 
-def conv(k, c_in, c_out, bias=True):
-  return k * k * c_in * c_out + (c_out if bias else 0)
-
-
-def non_local(c):
-  return 2 * (c * c // 8) + c * c // 2 + 1 + c * c // 2
-
-
-def norm_params(norm, c, z_dim, y_dim):
-  if norm is None:
-    return 0
-  if norm is BN:
-    return 2 * c
-  if norm is SMBN:
-    return conv(1, z_dim, 32) + 2 * conv(1, 32, c)
-  return 2 * y_dim * c  # CBN: bias-free gamma and beta projections of y.
+# compare_gan's counting rules, shared in compare_gan2.testing.
+conv = testing.conv_params
+non_local = testing.non_local_params
+norm_params = testing.norm_params
 
 
 def expected_g(res, ch=16, z=120, classes=10, norm=None, attention=("B4",), colors=3,
@@ -83,7 +71,6 @@ def expected_d(res, ch=16, classes=10, attention=("B1",), colors=3, project_y=Tr
     total += 2 * (c_in + c_out) if layer_norm else 0
     total += non_local(c_out) if f"B{i + 1}" in attention else 0
   return total + conv(1, outs[-1], 1) + (classes * outs[-1] if project_y else 0)
-
 
 
 def built(cls, res, **kwargs):

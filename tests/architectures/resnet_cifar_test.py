@@ -5,6 +5,7 @@ resnet_cifar.py and arch_ops.py, independently of the port's tables; the
 ordered variable lists are compare_gan's resnet_norm_test.py (§4.5).
 """
 
+import functools
 import keras
 import numpy as np
 import pytest
@@ -22,20 +23,10 @@ ZEROS = keras.initializers.Zeros()  # Fast to allocate; counts do not depend on 
 
 # --- An independent counter (compare_gan's arch_ops: conv2d and linear have biases). ---
 
-def conv(cin, cout):
-  return 9 * cin * cout + cout
-
-
-def linear(cin, cout, bias=True):
-  return cin * cout + (cout if bias else 0)
-
-
-def norm_params(kind, channels, z_dim, y_dim, hidden=32):
-  """arch_ops.py:327-445: BN gamma+beta; CBN two bias-free y->C maps; SMBN an MLP."""
-  if kind is None:
-    return 0
-  return {"bn": 2 * channels, "cbn": 2 * y_dim * channels,
-          "smbn": linear(z_dim, hidden) + 2 * linear(hidden, channels)}[kind]
+# compare_gan's counting rules, shared in compare_gan2.testing.
+conv = functools.partial(testing.conv_params, 3)  # every ResNet conv here is 3x3
+linear = testing.linear_params
+norm_params = testing.norm_params
 
 
 def block(cin, cout, kind=None, z_dim=0, y_dim=0, ln=False):
@@ -58,7 +49,6 @@ def discriminator_count(ch=128, colors=3, classes=10, project_y=False, ln=False,
   """resnet_cifar.py:132-167: B1 colours->ch, B2..B4 ch->ch, linear, embedding."""
   blocks = block(colors, ch, kind, 0, classes, ln) + 3 * block(ch, ch, kind, 0, classes, ln)
   return blocks + linear(ch, 1) + (linear(classes, ch, bias=False) if project_y else 0)
-
 
 
 # --- Counts. ---
@@ -150,7 +140,6 @@ def expected_discriminator_variables():
             + _conv_vars(f"{scope}/same_conv1", [3, 3, cin, 128])
             + _conv_vars(f"{scope}/{second}_conv2", [3, 3, 128, 128]))
   return out + _conv_vars("discriminator/disc_final_fc", [128, 1])
-
 
 
 def _tf1(model, variables):

@@ -6,6 +6,7 @@ tables, plus literal totals from COMPARE_GAN.md §4.7. Forward passes are checke
 against a reference written with raw TF ops from the same listing.
 """
 
+import functools
 import math
 
 import keras
@@ -29,20 +30,10 @@ D_CONVS = [(3, 1, 64), (4, 2, 128), (3, 1, 128), (4, 2, 256), (3, 1, 256), (4, 2
            (3, 1, 512)]
 
 
-def linear_params(fan_in, units):
-  return fan_in * units + units
-
-
-def conv_params(kernel, c_in, c_out):
-  return kernel * kernel * c_in * c_out + c_out
-
-
-def norm_params(norm, channels):
-  """Trainable weights of compare_gan's norm functions (arch_ops.py:327-445)."""
-  return {"none": 0,
-          "bn": 2 * channels,  # gamma, beta
-          "cbn": 2 * CLASSES * channels,  # bias-free gamma(y), beta(y)
-          "smbn": linear_params(Z_DIM, 32) + 2 * linear_params(32, channels)}[norm]
+# compare_gan's counting rules, shared in compare_gan2.testing.
+linear_params = testing.linear_params
+conv_params = testing.conv_params
+norm_params = functools.partial(testing.norm_params, z_dim=Z_DIM, y_dim=CLASSES)
 
 
 def expected_generator(shape, norm):
@@ -62,7 +53,6 @@ def expected_discriminator(shape):
   for kernel, _, c_out in D_CONVS:
     total, c_in = total + conv_params(kernel, c_in, c_out), c_out
   return total + linear_params(512 * math.ceil(height / 8) * math.ceil(width / 8), 1)
-
 
 
 def built(cls, **kwargs):
