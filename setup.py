@@ -28,6 +28,14 @@ INSTALL_REQUIRES = [
     "importlib_resources>=6.0",
     # tf.summary needs it; TF 2.21 no longer installs it.
     "tensorboard>=2.21.0,<2.22",
+    # Loads the Inception network for FID/IS from a TF-Hub handle (evaluation/inception.py).
+    "tensorflow-hub==0.16.1",
+    # MiniBatchKMeans for PRD, as compare_gan's metrics/prd_score.py.
+    "scikit-learn>=1.9,<1.10",
+    # Metric-over-steps plots and PRD curves (evaluation/results.py, metrics/prd.py).
+    "matplotlib>=3.10,<3.12",
+    # cdist for the fractal dimension (metrics/fractal_dimension.py); scikit-learn needs it too.
+    "scipy>=1.13,<2",
     "gin-config==0.5.0",
     "absl-py>=2.1,<3",
     "numpy>=2.0,<2.5",
@@ -36,8 +44,6 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     "test": [
         "pytest>=8.0,<10",
-        # Reference matrix square roots for the FID parity tests.
-        "scipy>=1.13,<2",
     ],
 }
 

@@ -9,8 +9,14 @@ updates the `checkpoint` index, so a save interrupted half-way is never
 picked as the latest.
 """
 
+import os
+
 import keras
 import tensorflow as tf
+
+# Written when training reaches its last step (compare_gan runner_lib.py:124-126);
+# continuous evaluation stops once it sees it and nothing is left to score.
+TRAIN_DONE = "TRAIN_DONE"
 
 
 def make_checkpoint(gan: keras.Model) -> tf.train.Checkpoint:
@@ -39,3 +45,30 @@ def restore_latest(manager: tf.train.CheckpointManager) -> int:
     return 0
   manager.checkpoint.restore(path).assert_existing_objects_matched()
   return int(manager.checkpoint.g_optimizer.iterations.numpy())
+
+
+def list_checkpoints(model_dir: str) -> list[tuple[int, str]]:
+  """The (G step, path) of every checkpoint the index of model_dir lists, by step.
+
+  Only the `checkpoint` index counts: `CheckpointManager` updates it after the
+  files are complete, so a checkpoint still being written is never listed.
+  """
+  state = tf.train.get_checkpoint_state(model_dir)
+  if state is None:
+    return []
+  found = []
+  for path in state.all_model_checkpoint_paths:
+    if not path.startswith("/") and "://" not in path:
+      path = f"{model_dir.rstrip('/')}/{path}"
+    found.append((int(path.rsplit("-", 1)[1]), path))
+  return sorted(found)
+
+
+def mark_training_done(model_dir: str, done: bool = True) -> None:
+  """Writes (or, with done=False, removes) model_dir/TRAIN_DONE."""
+  path = os.path.join(model_dir, TRAIN_DONE)
+  if done:
+    with tf.io.gfile.GFile(path, "w") as f:
+      f.write("")
+  elif tf.io.gfile.exists(path):
+    tf.io.gfile.remove(path)

@@ -13,13 +13,24 @@ arguments are parsed here with argparse, so the library keeps no global flag
 state. Every start writes `operative_config.gin` (what the run actually used)
 into model_dir.
 
-Schedules: "train" trains to `train_lib.Schedule.total_steps`, resuming from
-the newest checkpoint. "continuous_eval", "eval_after_train" and
-"train_and_eval" need the evaluation library (FID/IS), which is not part of
-this release yet: they stop with an error before any work is done.
+Schedules (compare_gan's, plus train_and_eval, which compare_gan's docstring
+named but never accepted):
+- train: trains to `train_lib.Schedule.total_steps`, resuming from the newest
+  checkpoint, and writes TRAIN_DONE at the end.
+- continuous_eval: a second job next to training; evaluates each new
+  checkpoint once (skipping those already in scores.csv), waits for more, and
+  stops after the final step (evaluation/continuous.py).
+- eval_after_train: train, then evaluate every kept checkpoint.
+- train_and_eval: train, evaluating the live GAN at each checkpoint that
+  `evaluation.EvalSchedule.eval_every_steps` selects.
+What is computed: `evaluation.Evaluator` (metrics, feature extractor, sample
+counts); which checkpoints and waiting: `evaluation.EvalSchedule`. The flags
+--num_eval_averaging_runs, --eval_every_steps and --score_filename
+(compare_gan's) override those bindings.
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -29,9 +40,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import logging  # noqa: E402
 import gin  # noqa: E402
+import keras  # noqa: E402
+
+from compare_gan2 import configurables  # noqa: E402
+from compare_gan2 import distribute  # noqa: E402
+from compare_gan2 import experiment  # noqa: E402
+from compare_gan2 import train_lib  # noqa: E402
+from compare_gan2.evaluation import continuous  # noqa: E402
+from compare_gan2.evaluation import evaluator as evaluator_lib  # noqa: E402
+from compare_gan2.evaluation import results  # noqa: E402
 
 SCHEDULES = ("train", "continuous_eval", "eval_after_train", "train_and_eval")
-EVAL_SCHEDULES = SCHEDULES[1:]
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -48,7 +67,63 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   parser.add_argument("--seed", type=int, default=0,
                       help="Seed of the initial weights (compare_gan's run_config.tf_random_seed); "
                            "the data order has its own, data.train_input.seed.")
+  parser.add_argument("--num_eval_averaging_runs", type=int, default=None,
+                      help="Sample sets averaged per evaluation (default: gin, else 3).")
+  parser.add_argument("--eval_every_steps", type=int, default=None,
+                      help="Evaluate only checkpoints whose step is a multiple of this.")
+  parser.add_argument("--score_filename", default=None,
+                      help="Results CSV in model_dir (default scores.csv).")
   return parser.parse_args(list(argv))
+
+
+def _evaluation(args: argparse.Namespace):
+  """The gin-configured Evaluator and EvalSchedule, with the flags applied."""
+  evaluator = gin.get_configurable(evaluator_lib.Evaluator)()
+  if args.num_eval_averaging_runs is not None:
+    evaluator = dataclasses.replace(evaluator, num_averaging_runs=args.num_eval_averaging_runs)
+  schedule = gin.get_configurable(continuous.EvalSchedule)()
+  if args.eval_every_steps is not None:
+    schedule = dataclasses.replace(schedule, eval_every_steps=args.eval_every_steps)
+  if args.score_filename is not None:
+    schedule = dataclasses.replace(schedule, score_filename=args.score_filename)
+  return evaluator, schedule
+
+
+def _final_step() -> int:
+  try:
+    return experiment.configured("train_lib.train.schedule").total_steps
+  except ValueError:
+    return train_lib.Schedule().total_steps
+
+
+def _run_schedule(args: argparse.Namespace, strategy) -> dict[str, float]:
+  """Runs args.schedule inside the strategy scope; returns the last values."""
+  train = gin.get_configurable(train_lib.train)
+  if args.schedule == "train":
+    return train(args.model_dir, strategy)
+  evaluator, schedule = _evaluation(args)
+  if args.schedule == "train_and_eval":
+    exp = experiment.Experiment(gan=experiment.configured("train_lib.train.gan"),
+                                dataset=experiment.configured("train_lib.train.dataset"))
+    store = results.ResultsStore(args.model_dir, schedule.score_filename)
+
+    def evaluate(step: int, path: str) -> None:
+      if schedule.wanted(step) and step not in store.evaluated_steps():
+        continuous.score_and_record(evaluator, exp.gan, exp.dataset, store, step, path)
+
+    # gin builds each configurable reference once per call of train, so the
+    # GAN it trains is a new object: bind it explicitly to the one evaluated.
+    train(args.model_dir, strategy, gan=exp.gan, dataset=exp.dataset, on_checkpoint=evaluate)
+  else:
+    if args.schedule == "eval_after_train":
+      train(args.model_dir, strategy)
+    exp = experiment.build()
+    continuous.evaluate_checkpoints(args.model_dir, exp, evaluator, schedule,
+                                    wait=args.schedule == "continuous_eval",
+                                    final_step=_final_step())
+  rows = results.ResultsStore(args.model_dir, schedule.score_filename).rows
+  return {k: v for k, v in (rows[-1] if rows else {}).items()
+          if k.endswith("_mean") and isinstance(v, float)}
 
 
 def run(args: argparse.Namespace) -> dict[str, float]:
@@ -57,13 +132,6 @@ def run(args: argparse.Namespace) -> dict[str, float]:
   Raises:
     ValueError: bad gin, an unavailable schedule, or a topology problem.
   """
-  from compare_gan2 import configurables  # pylint: disable=g-import-not-at-top
-  from compare_gan2 import distribute  # pylint: disable=g-import-not-at-top
-  from compare_gan2 import train_lib  # pylint: disable=g-import-not-at-top
-  import keras  # pylint: disable=g-import-not-at-top
-  if args.schedule in EVAL_SCHEDULES:
-    raise ValueError(f"--schedule={args.schedule} needs the evaluation library (FID, IS, ...), "
-                     "which this release does not include yet; use --schedule=train.")
   gin.clear_config()  # the runner owns gin: a second run in one process starts clean
   configurables.parse_gin(args.gin_config, args.gin_bindings)
   strategy = distribute.resolve_strategy(args.strategy, args.tpu)
@@ -73,9 +141,8 @@ def run(args: argparse.Namespace) -> dict[str, float]:
   keras.utils.set_random_seed(args.seed)
   # gin.register leaves train_lib.train untouched; its gin wrapper applies the
   # bindings. Calling it in the scope creates the GAN and optimizers there.
-  train = gin.get_configurable(train_lib.train)
   with strategy.scope():
-    return train(args.model_dir, strategy)
+    return _run_schedule(args, strategy)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,7 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
   except ValueError as e:  # gin, configuration and topology errors
     print(f"compare_gan2: {e}", file=sys.stderr)
     return 1
-  print(f"Training done; model_dir: {args.model_dir}; last losses: "
+  what = "last losses" if args.schedule == "train" else "last scores"
+  print(f"{args.schedule} done; model_dir: {args.model_dir}; {what}: "
         + ", ".join(f"{k}={v:.4f}" for k, v in values.items()))
   return 0
 

@@ -19,6 +19,7 @@ order on `data.train_input.seed`.
 
 import dataclasses
 import os
+from collections.abc import Callable
 
 from absl import logging
 import gin
@@ -31,6 +32,10 @@ from compare_gan2 import distribute
 from compare_gan2 import registry
 from compare_gan2 import summaries
 from compare_gan2.data import pipeline
+
+
+# (G step, checkpoint path) after each save.
+CheckpointCallback = Callable[[int, str], None]
 
 
 @registry.register(module="compare_gan2.train_lib")
@@ -104,7 +109,7 @@ def _restore_or_start(gan: keras.Model, model_dir: str,
 
 def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
           manager: tf.train.CheckpointManager, schedule: Schedule, model_dir: str,
-          step: int) -> dict[str, float]:
+          step: int, on_checkpoint: CheckpointCallback | None) -> dict[str, float]:
   """Runs to total_steps in calls of up to steps_per_loop steps; saves and logs."""
   run_steps = _run_steps_fn(gan, strategy)
   progress = summaries.Progress(step, schedule.total_steps)
@@ -124,16 +129,20 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
       logging.info("%s  %s", line, "  ".join(f"{k} {v:.4f}" for k, v in values.items()))
       bar.update(step, list(values.items()))
       if step % schedule.checkpoint_every == 0 or step == schedule.total_steps:
-        manager.save(checkpoint_number=step)
+        path = manager.save(checkpoint_number=step)
+        if on_checkpoint is not None:
+          on_checkpoint(step, path)
       if step % schedule.sample_every == 0 or step == schedule.total_steps:
         write_samples(gan, model_dir, step)
   return values
 
 
-@registry.register(module="compare_gan2.train_lib", denylist=("model_dir", "strategy"))
+@registry.register(module="compare_gan2.train_lib",
+                   denylist=("model_dir", "strategy", "on_checkpoint"))
 def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gin.REQUIRED,
           dataset=gin.REQUIRED, d_optimizer=gin.REQUIRED, g_optimizer=gin.REQUIRED,
-          global_batch_size: int = 64, schedule: Schedule = Schedule()) -> dict[str, float]:
+          global_batch_size: int = 64, schedule: Schedule = Schedule(),
+          on_checkpoint: CheckpointCallback | None = None) -> dict[str, float]:
   """Trains `gan` on `dataset` until `schedule.total_steps`, resuming if possible.
 
   Call it inside `strategy.scope()` so gin builds the GAN and optimizers there.
@@ -150,6 +159,8 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
     global_batch_size: real examples per step over all replicas; each replica
       splits its share into disc_iters + 1 sub-batches.
     schedule: steps and save/log frequencies.
+    on_checkpoint: called as on_checkpoint(step, path) after each save of the
+      loop (train_and_eval evaluates there, on the live GAN).
 
   Returns:
     The last logged values.
@@ -159,6 +170,9 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
   gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer)
   gan.build_networks()
   manager, step = _restore_or_start(gan, model_dir, schedule)
+  checkpoints.mark_training_done(model_dir, done=False)
   train_input = gin.get_configurable(pipeline.train_input)
   iterator = iter(train_input(dataset, strategy, global_batch_size, start_step=step))
-  return _loop(gan, strategy, iterator, manager, schedule, model_dir, step)
+  values = _loop(gan, strategy, iterator, manager, schedule, model_dir, step, on_checkpoint)
+  checkpoints.mark_training_done(model_dir)
+  return values
