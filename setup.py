@@ -59,7 +59,10 @@ setuptools.setup(
     + ["compare_gan2_tools"],
     package_dir={"compare_gan2_tools": "tools"},
     # The bundled MNIST test set (compare_gan2/data/bundled.py), loaded offline.
-    package_data={"compare_gan2.data": ["bundled/*.gz", "bundled/README.md"]},
+    package_data={"compare_gan2.data": ["bundled/*.gz", "bundled/README.md"],
+                  # The shipped MNIST classifier (evaluation/mnist_classifier.py).
+                  "compare_gan2.evaluation": ["mnist_classifier.weights.npz",
+                                              "mnist_classifier.weights.json"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={
@@ -67,6 +70,10 @@ setuptools.setup(
             "compare_gan2=compare_gan2.main:main",
             "compare_gan2_list_configurables=compare_gan2_tools.list_configurables:run",
             "compare_gan2_model_summary=compare_gan2_tools.model_summary:run",
+            "compare_gan2_compute_fid_stats=compare_gan2_tools.compute_fid_stats:run",
+            "compare_gan2_sample=compare_gan2_tools.sample:run",
+            "compare_gan2_export_generator=compare_gan2_tools.export_generator:run",
+            "compare_gan2_train_mnist_classifier=compare_gan2_tools.train_mnist_classifier:run",
         ],
     },
 )

@@ -19,12 +19,41 @@ import tensorflow as tf
 TRAIN_DONE = "TRAIN_DONE"
 
 
+def network_variables(network: keras.layers.Layer) -> dict[str, keras.Variable]:
+  """Every variable of a built network, keyed by its path below the network.
+
+  Keras 3 layers hand no children to `tf.train.Checkpoint` (their sublayers and
+  weights sit in Keras' own tracked lists, which TF's checkpointing skips), so
+  a checkpoint of the network object itself would hold nothing. Keying by
+  path ("B1/bn1/moving_mean") also keeps checkpoints readable and independent
+  of the network's own name.
+
+  Raises:
+    ValueError: if the network is not built or two variables share a path.
+  """
+  if not network.variables:
+    raise ValueError(f"{network.name} has no variables yet: build it before checkpointing.")
+  found = {}
+  for variable in network.variables:
+    key = variable.path.split("/", 1)[-1]
+    if key in found:
+      raise ValueError(f"{network.name}: two variables at {key!r}; give its layers distinct names.")
+    found[key] = variable
+  return found
+
+
 def make_checkpoint(gan: keras.Model) -> tf.train.Checkpoint:
-  """A checkpoint over everything that defines the training state of `gan`."""
-  parts = {"generator": gan.generator, "discriminator": gan.discriminator,
+  """A checkpoint over everything that defines the training state of `gan`.
+
+  G, D and the EMA twin contribute all their variables, trainable or not
+  (batch-norm statistics, spectral-norm u vectors, standing accumulators);
+  the optimizers their slots, step counters and learning rates.
+  """
+  parts = {"generator": network_variables(gan.generator),
+           "discriminator": network_variables(gan.discriminator),
            "d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer}
   if gan.ema is not None:
-    parts["ema_generator"] = gan.ema.generator
+    parts["ema_generator"] = network_variables(gan.ema.generator)
   return tf.train.Checkpoint(**parts)
 
 

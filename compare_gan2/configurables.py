@@ -14,7 +14,15 @@ registers, under stable names:
 - Keras optimizers as `keras.optimizers.<Name>` and learning-rate schedules
   as `keras.optimizers.schedules.<Name>`;
 - latent distributions as `tf.random.<name>` (compare_gan's
-  `z.distribution_fn = @tf.random.normal`) and their stateless forms.
+  `z.distribution_fn = @tf.random.normal`) and their stateless forms;
+- evaluation: `evaluation.Evaluator` (metrics, extractor, sample counts),
+  `evaluation.EvalSchedule`, the extractors `@evaluation.InceptionConfig()`
+  and `@evaluation.MnistClassifierConfig()`, and every metric
+  (`@metrics.FID()`, `@metrics.KID()`, `@metrics.InceptionScore()`,
+  `@metrics.PRD()`, `@metrics.PRDC()`, `@metrics.MSSSIM()`,
+  `@metrics.FractalDimension()`, `@metrics.GILBO()`,
+  `@metrics.JacobianConditioning()`, `@metrics.DiscriminatorAccuracy()`,
+  `@metrics.ClassifierAccuracy()`).
 
 Parse experiment files with `parse_gin`, which fails on any unknown name or
 parameter and says where (file and line) and what was probably meant.
@@ -46,8 +54,20 @@ from compare_gan2.architectures import resnet_biggan_deep
 from compare_gan2.architectures import resnet_cifar
 from compare_gan2.architectures import resnet_stl
 from compare_gan2.architectures import sndcgan
+from compare_gan2.evaluation import continuous  # noqa: F401  (registers EvalSchedule)
+from compare_gan2.evaluation import evaluator  # noqa: F401  (registers Evaluator)
+from compare_gan2.evaluation import inception  # noqa: F401  (registers InceptionConfig)
+from compare_gan2.evaluation import mnist_classifier  # noqa: F401  (registers its config)
 from compare_gan2.gans import ema  # noqa: F401  (registers EmaConfig)
 from compare_gan2.gans import modular_gan
+from compare_gan2.metrics import accuracy  # noqa: F401  (the metrics register themselves)
+from compare_gan2.metrics import classifier_metrics  # noqa: F401
+from compare_gan2.metrics import fractal_dimension  # noqa: F401
+from compare_gan2.metrics import gilbo  # noqa: F401
+from compare_gan2.metrics import jacobian  # noqa: F401
+from compare_gan2.metrics import ms_ssim  # noqa: F401
+from compare_gan2.metrics import prd  # noqa: F401
+from compare_gan2.metrics import prdc  # noqa: F401
 from compare_gan2.ops import attention
 from compare_gan2.ops import initializers  # noqa: F401  (registers weight_initializer)
 from compare_gan2.ops import layer_norm

@@ -122,6 +122,9 @@ def _run_schedule(args: argparse.Namespace, strategy) -> dict[str, float]:
                                     wait=args.schedule == "continuous_eval",
                                     final_step=_final_step())
   rows = results.ResultsStore(args.model_dir, schedule.score_filename).rows
+  if rows and evaluator.extractor is not None:
+    note = evaluator.feature_extractor.comparable_note
+    print(f"Scores of step {rows[-1]['step']} ({rows[-1].get('extractor')}: {note}):")
   return {k: v for k, v in (rows[-1] if rows else {}).items()
           if k.endswith("_mean") and isinstance(v, float)}
 

@@ -4,6 +4,7 @@ The shipped MNIST demo config, shrunk by gin_configs/smoke/tiny.gin, trains,
 resumes, and writes its record; bad input exits 1 with a one-paragraph error.
 """
 
+import csv
 import glob
 import os
 import pathlib
@@ -32,7 +33,7 @@ def _steps(model_dir):
 def test_trains_resumes_and_writes_the_record(tmp_path, capsys):
   assert _run(tmp_path) == 0
   assert _steps(tmp_path) == [0, 1, 2]
-  assert "Training done" in capsys.readouterr().out
+  assert "train done" in capsys.readouterr().out
   operative = (tmp_path / "operative_config.gin").read_text()
   assert "ModularGAN.generator = @infogan.Generator()" in operative
   assert "Generator.z_dim = 64" in operative
@@ -42,10 +43,41 @@ def test_trains_resumes_and_writes_the_record(tmp_path, capsys):
   assert _steps(tmp_path) == [1, 2, 3]  # ckpt-3 added; keep_checkpoints = 3 retires ckpt-0
 
 
-def test_eval_schedules_stop_before_any_work(tmp_path, capsys):
-  assert _run(tmp_path, "--schedule=eval_after_train") == 1
-  assert "needs the evaluation library" in capsys.readouterr().err
-  assert not glob.glob(str(tmp_path / "ckpt-*"))
+QUICK_EVAL = ("--gin_bindings=evaluation.Evaluator.num_samples = 64",
+              "--num_eval_averaging_runs=2")
+
+
+def _scored_steps(model_dir):
+  with open(os.path.join(model_dir, "scores.csv")) as f:
+    return [int(row["step"]) for row in csv.DictReader(f)]
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+  monkeypatch.setenv("COMPARE_GAN2_CACHE", str(tmp_path / "cache"))
+
+
+def test_eval_after_train_scores_every_kept_checkpoint(tmp_path, capsys):
+  """Train, then score ckpt-1 and ckpt-2 (step 0 skipped) with the MNIST classifier."""
+  model_dir = tmp_path / "run"
+  assert _run(model_dir, "--schedule=eval_after_train", *QUICK_EVAL) == 0
+  assert _scored_steps(model_dir) == [1, 2]
+  out = capsys.readouterr().out
+  assert "NOT comparable with Inception FID" in out and "fid_score_mean=" in out
+  with open(model_dir / "scores.csv") as f:
+    row = next(csv.DictReader(f))
+  assert row["extractor"] == "mnist_classifier_v1" and len(row["fid_score_list"].split("_")) == 2
+  assert (model_dir / "TRAIN_DONE").exists() and (model_dir / "plots" / "fid_score.png").exists()
+  # continuous_eval on the finished run finds nothing new and returns at once.
+  assert _run(model_dir, "--schedule=continuous_eval", *QUICK_EVAL) == 0
+  assert _scored_steps(model_dir) == [1, 2]
+
+
+def test_train_and_eval_scores_the_live_gan_at_checkpoints(tmp_path):
+  """Interleaved: each checkpoint the schedule selects is scored as training reaches it."""
+  model_dir = tmp_path / "run"
+  assert _run(model_dir, "--schedule=train_and_eval", "--eval_every_steps=2", *QUICK_EVAL) == 0
+  assert _scored_steps(model_dir) == [2]
 
 
 def test_a_typo_in_a_binding_is_named(tmp_path, capsys):
@@ -65,4 +97,4 @@ def test_module_entry_point_runs(tmp_path):
                            f"--gin_config={DEMO}", f"--gin_config={TINY}"],
                           capture_output=True, text=True, timeout=300, check=False)
   assert result.returncode == 0, result.stderr[-2000:]
-  assert "Training done" in result.stdout
+  assert "train done" in result.stdout

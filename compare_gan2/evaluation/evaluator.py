@@ -108,6 +108,9 @@ class Evaluator:
   real_stats_dir: str | None = None
 
   def __post_init__(self):
+    # gin passes lists; tuples keep the dataclass hashable and concatenable.
+    object.__setattr__(self, "metrics", tuple(self.metrics))
+    object.__setattr__(self, "model_metrics", tuple(self.model_metrics))
     if self.num_averaging_runs < 1 or self.batch_size < 1:
       raise ValueError("evaluation.Evaluator needs num_averaging_runs >= 1 and batch_size >= 1, "
                        f"got {self.num_averaging_runs} and {self.batch_size}.")
