@@ -76,12 +76,13 @@ def test_multiscale_ssim_pins_pairwise_values():
 
 
 def test_constant_images_at_255_match_closed_form_and_pinned_value():
-  """×255 constant images: float64 gives the closed form, float32 the doc's 0.535324 (±5e-4).
+  """×255 constant images: the closed form, and compare_gan's 0.535324 (§4) within 5e-4.
 
   Constant images have σ = 0, so cs = 1 at every scale and MS-SSIM is
   l^{0.1333} with l = (2ab + c1)/(a² + b² + c1): mean 0.535617 over the 3 pairs.
-  In float32, σ² = E[x²] − μ² cancels numbers near 65025 and the result moves
-  with the convolution's summation order: §4 recorded 0.535324.
+  compare_gan's float32 σ² = E[x²] − μ² cancels numbers near 65025, so its
+  result moves with the convolution's summation order: §4 recorded 0.535324.
+  Moments about each image's mean do not cancel and give the closed form.
   """
   values, c1 = (255.0, 178.5, 0.0), (0.01 * 255) ** 2
   closed_form = []
@@ -147,6 +148,42 @@ def test_eager_and_tf_function_agree():
   eager = ms_ssim.multiscale_ssim(first, second).numpy()
   assert 0.1 < eager.min() and eager.max() < 0.99
   np.testing.assert_allclose(traced(first, second).numpy(), eager, rtol=1e-5)
+
+
+def _blocky_batch(size: int, channels: int) -> np.ndarray:
+  """Six [size, size, channels] images in [0, 255]: 3 blocky random ones and noisy copies."""
+  rng = np.random.RandomState(size + channels)
+  coarse = rng.uniform(0, 255, size=(3, size // 8, size // 8, channels))
+  images = np.repeat(np.repeat(coarse, 8, axis=1), 8, axis=2)
+  noisy = np.clip(images + rng.normal(scale=25, size=images.shape), 0, 255)
+  return np.concatenate([images, noisy]).astype(np.float32)
+
+
+@pytest.mark.parametrize("shape", [(32, 32, 3), (64, 64, 1)])
+def test_all_pairs_path_equals_pairwise_path_and_float64_reference(shape, monkeypatch):
+  """multiscale_ssim_all_pairs = multiscale_ssim pair by pair (1e-6), in np.triu_indices order.
+
+  Chunks of 4 pairs (15 pairs: 4 + 4 + 4 + 3) exercise the chunking. Both
+  also match the float64 NumPy MS-SSIM within 1e-6: the centred moments avoid
+  the ~1e-5 float32 drift of compare_gan's E[x²] − μ².
+  """
+  monkeypatch.setattr(ms_ssim, "_PIXELS_PER_CHUNK", 4 * int(np.prod(shape)))
+  images = _blocky_batch(shape[0], shape[2])
+  first, second = np.triu_indices(len(images), k=1)
+  pairwise = ms_ssim.multiscale_ssim(images[first], images[second]).numpy()
+  got = ms_ssim.multiscale_ssim_all_pairs(images).numpy()
+  want = [_numpy_ms_ssim(images[i], images[j], 255.0) for i, j in zip(first, second)]
+  assert got.shape == (15,) and np.ptp(want) > 0.3  # Distinct values: a wrong order shows.
+  np.testing.assert_allclose(got, pairwise, atol=1e-6, rtol=0)
+  np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
+
+
+def test_all_pairs_rejects_bad_batches():
+  """A batch must be [B, H, W, C] with B >= 2: ValueErrors naming the images."""
+  with pytest.raises(ValueError, match="rank 4"):
+    ms_ssim.multiscale_ssim_all_pairs(np.zeros([16, 16, 3], np.float32))
+  with pytest.raises(ValueError, match=">= 2 images"):
+    ms_ssim.multiscale_ssim_all_pairs(np.zeros([1, 16, 16, 3], np.float32))
 
 
 def test_compute_msssim_is_mean_over_ordered_distinct_pairs():
