@@ -23,14 +23,6 @@ from compare_gan2 import registry
 from compare_gan2.metrics import base
 
 
-def _fake_labels(model: base.ModelAccess, count: int, seed: tf.Tensor) -> tf.Tensor | None:
-  # Fakes are generated for (and judged with) uniformly drawn classes.
-  if not model.num_classes:
-    return None
-  labels = tf.random.stateless_uniform([count], seed, 0, model.num_classes, tf.int32)
-  return tf.one_hot(labels, model.num_classes)
-
-
 def _one_hot(model: base.ModelAccess, labels: np.ndarray | None) -> tf.Tensor | None:
   return None if not model.num_classes else tf.one_hot(labels, model.num_classes)
 
@@ -138,7 +130,7 @@ class DiscriminatorAccuracy:
     for i in range(batches):
       batch_seed = fold(seed, i)
       z = model.sample_z([self.batch_size, model.z_dim], fold(batch_seed, 0))
-      y = _fake_labels(model, self.batch_size, fold(batch_seed, 1))
+      y = model.sample_labels(self.batch_size, fold(batch_seed, 1))
       judged_fake.append(~_judged_real(model, model.generate(z, y), y))
     return float(np.mean(np.concatenate(judged_fake)))
 

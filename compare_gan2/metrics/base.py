@@ -91,6 +91,13 @@ class ModelAccess:
   real_train: Callable[[], tf.data.Dataset] | None = None
   seed: int = 0
 
+  def sample_labels(self, count: int, seed: tf.Tensor) -> tf.Tensor | None:
+    """One-hot classes drawn uniformly (stateless), or None for an unconditional G."""
+    if not self.num_classes:
+      return None
+    labels = tf.random.stateless_uniform([count], seed, 0, self.num_classes, tf.int32)
+    return tf.one_hot(labels, self.num_classes)
+
 
 class ModelMetric(Protocol):
   """Measures the generator (or discriminator/classifier) directly.

@@ -119,14 +119,6 @@ def analyze_jacobian(jacobian: tf.Tensor | np.ndarray) -> dict[str, dict[str, np
           "mean_metric_tensor": _analyze_metric_tensor(mean_metric_tensor)}
 
 
-def _fake_labels(model: base.ModelAccess, count: int, seed: tf.Tensor) -> tf.Tensor | None:
-  # A conditional G is differentiated at random classes, held fixed.
-  if not model.num_classes:
-    return None
-  labels = tf.random.stateless_uniform([count], seed, 0, model.num_classes, tf.int32)
-  return tf.one_hot(labels, model.num_classes)
-
-
 @registry.register(module="compare_gan2.metrics")
 @dataclasses.dataclass(frozen=True, eq=False)
 class JacobianConditioning:
@@ -165,7 +157,7 @@ class JacobianConditioning:
     """log cond(J_zᵀJ_z) for each of the `batch_size` latents z, [batch_size]."""
     seed = tf.constant([model.seed if self.seed is None else self.seed, 0], tf.int64)
     z = tf.convert_to_tensor(model.sample_z([self.batch_size, model.z_dim], seed), tf.float32)
-    y = _fake_labels(model, self.batch_size, tf.random.experimental.stateless_fold_in(seed, 1))
+    y = model.sample_labels(self.batch_size, tf.random.experimental.stateless_fold_in(seed, 1))
     values = []
     for start in range(0, self.batch_size, self.chunk_size):
       part = slice(start, start + self.chunk_size)
