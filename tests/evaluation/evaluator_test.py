@@ -178,3 +178,17 @@ def test_an_extractor_is_required_for_feature_metrics():
   """FID without an extractor says which binding is missing."""
   with pytest.raises(ValueError, match="Evaluator.extractor is not set"):
     evaluator_lib.Evaluator()
+
+
+def test_same_scores_for_a_gan_built_under_two_replicas(tmp_path, mnist, two_replicas):
+  """train_and_eval evaluates the live GAN inside the run's strategy scope."""
+  reference = tiny_gan(StandingGenerator(image_shape=MNIST_SHAPE, z_dim=3))
+  weights = [np.asarray(v) for v in reference.generator.variables]
+  single = _evaluator(tmp_path, standing_stats_samples=128).evaluate(reference, mnist)
+  with two_replicas.scope():
+    gan = tiny_gan(StandingGenerator(image_shape=MNIST_SHAPE, z_dim=3))
+    for variable, value in zip(gan.generator.variables, weights):  # Keras seeds differ in scope
+      variable.assign(value)
+    mirrored = _evaluator(tmp_path, standing_stats_samples=128).evaluate(gan, mnist)
+  for key, values in single.runs.items():
+    np.testing.assert_allclose(mirrored.runs[key], values, rtol=1e-5, err_msg=key)
