@@ -11,7 +11,8 @@ N = `eval_test_samples`; COMPARE_GAN.md part 3, §2.5), runs the extractor
 writes features, logits, labels and TTUR's `mu`/`sigma` to an .npz in the
 cache that evaluation reads (evaluation/real_stats.py), so an evaluation job on
 a cluster never recomputes them. With --output the file also goes there.
-Exit status 1 with a one-paragraph message on bad input or a missing network.
+Exit status 1 with a one-paragraph message on bad input or a missing network
+(2 for bad flags).
 """
 
 import os
@@ -24,6 +25,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 import gin  # noqa: E402
+
+from . import cli  # noqa: E402
 
 # Its own flag registry, not absl's global FLAGS: tools share flag names
 # (--gin_config, --batch_size) and may be imported into one process.
@@ -79,32 +82,20 @@ def compute(dataset_ref: str | None, extractor_ref: str | None, num_samples: int
           f"note: {extractor.comparable_note}"), stats.path
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-  """Prints where the statistics are; 1 with a one-paragraph error, 2 on bad flags."""
-  argv = sys.argv if argv is None else argv
-  if "--help" in argv or "-h" in argv:
-    print(f"{__doc__}\n{FLAGS.get_help()}")
-    return 0
-  FLAGS.unparse_flags()
-  try:
-    rest = FLAGS(list(argv))
-  except flags.Error as e:
-    print(f"compute_fid_stats: {e} (--help lists the flags)", file=sys.stderr)
-    return 2
-  if len(rest) > 1:
-    print(f"compute_fid_stats: unexpected arguments {' '.join(rest[1:])}", file=sys.stderr)
-    return 2
-  try:
-    report, path = compute(_DATASET.value, _EXTRACTOR.value, _NUM_SAMPLES.value, _CACHE_DIR.value,
-                           _GIN_CONFIG.value, _GIN_BINDINGS.value, _BATCH_SIZE.value)
-  except (ValueError, RuntimeError) as e:  # GinConfigError, DataError, ModelUnavailableError
-    print(f"compute_fid_stats: {e}", file=sys.stderr)
-    return 1
+def _body() -> None:
+  report, path = compute(_DATASET.value, _EXTRACTOR.value, _NUM_SAMPLES.value, _CACHE_DIR.value,
+                         _GIN_CONFIG.value, _GIN_BINDINGS.value, _BATCH_SIZE.value)
   print(report)
   if _OUTPUT.value and path:
     shutil.copyfile(path, _OUTPUT.value)
     print(f"copied to {_OUTPUT.value}")
-  return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+  """Prints where the statistics are; 1 with a one-paragraph error, 2 on bad flags."""
+  # GinConfigError and DataError are ValueErrors, ModelUnavailableError a RuntimeError.
+  return cli.main("compute_fid_stats", __doc__, FLAGS, argv, _body,
+                  errors=(ValueError, RuntimeError))
 
 
 def run() -> None:

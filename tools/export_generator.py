@@ -1,6 +1,6 @@
 r"""Exports a training run's generator, from any checkpoint, as a SavedModel.
 
-    python tools/export_generator.py --model_dir=/tmp/run \
+    python -m tools.export_generator --model_dir=/tmp/run \
       [--checkpoint=1200 | --checkpoint=/tmp/run/ckpt-1200] \
       [--export_dir=/tmp/run/export/1200] [--no_ema] [--overwrite] \
       [--gin_bindings='...']
@@ -23,6 +23,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
+
+from . import cli  # noqa: E402
 
 # Its own flag registry, not absl's global FLAGS: tools share flag names
 # (--model_dir, --gin_bindings), and tests import several into one process.
@@ -69,42 +71,16 @@ def export_run(model_dir: str, export_dir: str | None = None, checkpoint: str | 
   return step, export_dir
 
 
-def parse_flags(argv: Sequence[str]) -> None:
-  """Parses argv (program name first) into FLAGS.
-
-  Raises:
-    ValueError: an unknown or malformed flag, a positional argument, or no --model_dir.
-  """
-  FLAGS.unparse_flags()
-  try:
-    rest = FLAGS(list(argv))
-  except flags.Error as e:
-    raise ValueError(str(e)) from e
-  if len(rest) > 1:
-    raise ValueError(f"Unexpected arguments: {' '.join(rest[1:])}")
-  if not _MODEL_DIR.value:
-    raise ValueError("--model_dir is required.")
+def _body() -> None:
+  step, path = export_run(_MODEL_DIR.value, _EXPORT_DIR.value, _CHECKPOINT.value,
+                          _GIN_BINDINGS.value, not _NO_EMA.value, _OVERWRITE.value)
+  print(f"Exported the generator of step {step} to {path}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
   """Exports; returns 0, 1 with a one-paragraph error, or 2 on bad flags."""
-  argv = sys.argv if argv is None else argv
-  if "--help" in argv or "-h" in argv:
-    print(f"{__doc__}\n{FLAGS.get_help()}")
-    return 0
-  try:
-    parse_flags(argv)
-  except ValueError as e:
-    print(f"export_generator: {e} (--help lists the flags)", file=sys.stderr)
-    return 2
-  try:
-    step, path = export_run(_MODEL_DIR.value, _EXPORT_DIR.value, _CHECKPOINT.value,
-                            _GIN_BINDINGS.value, not _NO_EMA.value, _OVERWRITE.value)
-  except ValueError as e:  # GinConfigError is a ValueError too.
-    print(f"export_generator: {e}", file=sys.stderr)
-    return 1
-  print(f"Exported the generator of step {step} to {path}")
-  return 0
+  # GinConfigError is a ValueError too.
+  return cli.main("export_generator", __doc__, FLAGS, argv, _body, required=("model_dir",))
 
 
 def run() -> None:

@@ -1,10 +1,10 @@
 r"""Writes sample sheets, per-class sheets and interpolations of a generator as PNG.
 
-    python tools/sample.py --model_dir=/tmp/run [--checkpoint=1200] \
+    python -m tools.sample --model_dir=/tmp/run [--checkpoint=1200] \
       --mode=sheet --rows=8 --columns=8 [--truncation=0.5] --output=/tmp/sheet.png
-    python tools/sample.py --export_dir=/tmp/run/export/1200 \
+    python -m tools.sample --export_dir=/tmp/run/export/1200 \
       --mode=classes --classes=0,1,2 --columns=8 --output=/tmp/classes.png
-    python tools/sample.py --export_dir=... --mode=interpolate --rows=4 --steps=10 \
+    python -m tools.sample --export_dir=... --mode=interpolate --rows=4 --steps=10 \
       --interpolation=compare_gan --output=/tmp/interp.png
 
 The generator comes from a training run (its operative_config.gin plus
@@ -27,6 +27,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
+
+from . import cli  # noqa: E402
 
 if TYPE_CHECKING:
   import numpy as np
@@ -118,46 +120,20 @@ def draw(gen: "export.SamplingGenerator", mode: str, rows: int = 8, columns: int
   raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
 
 
-def parse_flags(argv: Sequence[str]) -> None:
-  """Parses argv (program name first) into FLAGS.
-
-  Raises:
-    ValueError: an unknown or malformed flag, a positional argument, or no --output.
-  """
-  FLAGS.unparse_flags()
-  try:
-    rest = FLAGS(list(argv))
-  except flags.Error as e:
-    raise ValueError(str(e)) from e
-  if len(rest) > 1:
-    raise ValueError(f"Unexpected arguments: {' '.join(rest[1:])}")
-  if not _OUTPUT.value:
-    raise ValueError("--output (the PNG to write) is required.")
+def _body() -> None:
+  gen = open_generator(_MODEL_DIR.value, _EXPORT_DIR.value, _CHECKPOINT.value,
+                       _GIN_BINDINGS.value, not _NO_EMA.value)
+  grid = draw(gen, _MODE.value, _ROWS.value, _COLUMNS.value, _CLASSES.value, _STEPS.value,
+              _INTERPOLATION.value, _TRUNCATION.value, _SEED.value)
+  from compare_gan2 import summaries  # pylint: disable=g-import-not-at-top
+  summaries.write_png(os.path.abspath(_OUTPUT.value), grid.astype("float32") / 255.0)
+  print(f"Wrote a {_MODE.value} grid of {grid.shape[1]}x{grid.shape[0]} px to {_OUTPUT.value}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
   """Writes the PNG; returns 0, 1 with a one-paragraph error, or 2 on bad flags."""
-  argv = sys.argv if argv is None else argv
-  if "--help" in argv or "-h" in argv:
-    print(f"{__doc__}\n{FLAGS.get_help()}")
-    return 0
-  try:
-    parse_flags(argv)
-  except ValueError as e:
-    print(f"sample: {e} (--help lists the flags)", file=sys.stderr)
-    return 2
-  try:
-    gen = open_generator(_MODEL_DIR.value, _EXPORT_DIR.value, _CHECKPOINT.value,
-                         _GIN_BINDINGS.value, not _NO_EMA.value)
-    grid = draw(gen, _MODE.value, _ROWS.value, _COLUMNS.value, _CLASSES.value, _STEPS.value,
-                _INTERPOLATION.value, _TRUNCATION.value, _SEED.value)
-  except ValueError as e:  # GinConfigError is a ValueError too.
-    print(f"sample: {e}", file=sys.stderr)
-    return 1
-  from compare_gan2 import summaries  # pylint: disable=g-import-not-at-top
-  summaries.write_png(os.path.abspath(_OUTPUT.value), grid.astype("float32") / 255.0)
-  print(f"Wrote a {_MODE.value} grid of {grid.shape[1]}x{grid.shape[0]} px to {_OUTPUT.value}")
-  return 0
+  # GinConfigError is a ValueError too.
+  return cli.main("sample", __doc__, FLAGS, argv, _body, required=("output",))
 
 
 def run() -> None:

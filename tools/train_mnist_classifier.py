@@ -10,7 +10,7 @@ rate, on CPU in a few minutes. Then it reloads the written weights exactly as
 `MnistClassifierConfig` does and measures their accuracy on the 1,000
 held-out bundled eval images, which it never trained on. It writes the
 weights (.npz) and, beside them, a .json with the accuracy, seed, date and
-versions. A bad flag exits with status 1 and a one-line message.
+versions. A bad flag exits with status 2 and a one-line message.
 """
 
 import datetime
@@ -24,6 +24,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
+
+from . import cli  # noqa: E402
 
 # Its own flag registry, not absl's global FLAGS: tools share flag names
 # (--output, --seed, --batch_size), and tests import several into one process.
@@ -126,28 +128,12 @@ def train_and_save(output: str, epochs: int, seed: int, max_train_examples: int 
   return record
 
 
-def _parse_flags(argv: Sequence[str]) -> None:
-  FLAGS.unparse_flags()
-  try:
-    rest = FLAGS(list(argv))
-  except flags.Error as e:
-    raise ValueError(str(e)) from e
-  if len(rest) > 1:
-    raise ValueError(f"unexpected arguments: {' '.join(rest[1:])}")
+def _check_flags() -> None:
+  # Before TensorFlow is imported, so a bad value fails at once.
   _check_arguments(_OUTPUT.value, _EPOCHS.value, _MAX_TRAIN.value, _BATCH_SIZE.value)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-  """Trains and prints the held-out accuracy; 1 and a one-line message on bad flags."""
-  argv = sys.argv if argv is None else argv
-  if "--help" in argv or "-h" in argv:
-    print(f"{__doc__}\n{FLAGS.get_help()}")
-    return 0
-  try:
-    _parse_flags(argv)
-  except ValueError as e:
-    print(f"train_mnist_classifier: {e} (--help lists the flags)", file=sys.stderr)
-    return 1
+def _body() -> None:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   # Same seed, same weights (checked: two runs wrote identical arrays). A
   # process-wide switch, so set here and not in the reusable train_and_save.
@@ -156,7 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                           _BATCH_SIZE.value, _LEARNING_RATE.value)
   print(f"held-out accuracy {record['heldout_accuracy']:.4f} on {record['heldout_examples']} "
         f"bundled eval images; wrote {_OUTPUT.value}")
-  return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+  """Trains and prints the held-out accuracy; 1 with a one-line error, 2 on bad flags."""
+  return cli.main("train_mnist_classifier", __doc__, FLAGS, argv, _body, check=_check_flags)
 
 
 def run() -> None:

@@ -127,9 +127,9 @@ def test_main_exit_codes_and_messages(run, tmp_path, capsys):
 
 
 def test_script_runs_and_prints_help():
-  """`python tools/export_generator.py --help` runs the script entry point and lists the flags."""
-  script = os.path.join(os.path.dirname(export_generator.__file__), "export_generator.py")
-  result = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True,
-                          timeout=120, check=False)
+  """`python -m tools.export_generator --help` runs the module entry point and lists the flags."""
+  root = os.path.dirname(os.path.dirname(export_generator.__file__))
+  result = subprocess.run([sys.executable, "-m", "tools.export_generator", "--help"], cwd=root,
+                          capture_output=True, text=True, timeout=120, check=False)
   assert result.returncode == 0, result.stderr[-2000:]
   assert "--[no]no_ema" in result.stdout and "--checkpoint" in result.stdout

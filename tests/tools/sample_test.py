@@ -158,9 +158,9 @@ def test_main_errors_exit_1_with_a_message_and_2_for_bad_flags(sources, tmp_path
 
 
 def test_script_runs_and_prints_help():
-  """`python tools/sample.py --help` runs the script entry point and lists the flags."""
-  script = os.path.join(os.path.dirname(sample.__file__), "sample.py")
-  result = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True,
-                          timeout=120, check=False)
+  """`python -m tools.sample --help` runs the module entry point and lists the flags."""
+  root = os.path.dirname(os.path.dirname(sample.__file__))
+  result = subprocess.run([sys.executable, "-m", "tools.sample", "--help"], cwd=root,
+                          capture_output=True, text=True, timeout=120, check=False)
   assert result.returncode == 0, result.stderr[-2000:]
   assert "--mode" in result.stdout and "--truncation" in result.stdout

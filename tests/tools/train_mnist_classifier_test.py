@@ -4,7 +4,7 @@ End to end on a tiny budget (1 epoch of 16 steps on 500 images), through
 `main` with its flags in this process (a subprocess would spend most of the
 30 s budget importing TensorFlow again): it must write a weights file that
 `MnistClassifierConfig` loads and a .json whose record matches the flags and
-the held-out accuracy of that file, measured here. Bad flags are checked as
+the held-out accuracy of that file, measured here. Bad flags (status 2) are checked as
 `python -m`, which fails before importing TensorFlow.
 """
 
@@ -59,9 +59,9 @@ def _tool(*flags):
     ("--output=weights.h5", "must end in .npz"),
     ("--epochs=many", "invalid literal"),
 ])
-def test_bad_flags_exit_1_with_a_message(tmp_path, flag, problem):
-  """A bad flag value exits with status 1 and a one-line message, before any training."""
+def test_bad_flags_exit_2_with_a_message(tmp_path, flag, problem):
+  """A bad flag value exits with status 2, as in every tool, and one line, before training."""
   result = _tool(f"--output={tmp_path / 'w.npz'}", flag)
-  assert result.returncode == 1
+  assert result.returncode == 2
   assert problem in result.stderr and len(result.stderr.strip().splitlines()) == 1
   assert not (tmp_path / "w.npz").exists()
