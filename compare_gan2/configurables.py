@@ -25,7 +25,8 @@ registers, under stable names:
   `@metrics.ClassifierAccuracy()`).
 
 Parse experiment files with `parse_gin`, which fails on any unknown name or
-parameter and says where (file and line) and what was probably meant.
+parameter, or a value of the wrong type, and says where (file and line) and
+what was probably meant.
 """
 
 import difflib
@@ -43,6 +44,7 @@ from compare_gan2 import data  # noqa: F401  (registers datasets and the input p
 from compare_gan2 import distribute  # noqa: F401  (registers resolve_strategy)
 from compare_gan2 import losses  # noqa: F401  (registers losses)
 from compare_gan2 import penalties  # noqa: F401  (registers penalties)
+from compare_gan2 import preflight
 from compare_gan2 import registry
 from compare_gan2 import train_lib  # noqa: F401  (registers train, Schedule)
 from compare_gan2.architectures import dcgan
@@ -124,11 +126,10 @@ def _register_all() -> None:
 _register_all()
 
 
-class GinConfigError(ValueError):
-  """A gin file or binding that cannot be parsed; the message names the place."""
+GinConfigError = registry.GinConfigError  # where users have always caught it
 
 
-_UNKNOWN_NAME = re.compile(r"No configurable matching (?:reference )?'@?([\w./]+)'")
+_UNKNOWN_NAME = re.compile(r"No configurable matching (?:reference )?'@?([\w./]+)(?:\(\))?'")
 
 
 def _suggestion(message: str) -> str:
@@ -168,16 +169,26 @@ def parse_gin(config_files: Sequence[str] = (), bindings: Sequence[str] = (),
     finalize: lock the config against further changes.
 
   Raises:
-    GinConfigError: a file is missing, or a name, parameter or value is wrong.
+    GinConfigError: a file is missing, or a name, parameter or value is wrong
+      (a value of the wrong type for its annotated parameter: preflight.py).
       The message gives the file and line (or the binding) and close matches.
   """
   for path in config_files:
     if not os.path.isfile(path):
       raise GinConfigError(f"gin config file not found: {path}")
+  # compare_gan's own files and bindings run unchanged: translated, parsed first.
+  from compare_gan2.migration import legacy_gin  # pylint: disable=g-import-not-at-top
+  legacy, config_files, bindings = legacy_gin.split_legacy(config_files, bindings)
+  if legacy is not None:
+    _parse_one(lambda: gin.parse_config(legacy.text(), skip_unknown=False), legacy.where)
   for path in config_files:
     _parse_one(lambda p=path: gin.parse_config_file(p, skip_unknown=False), path)
   for binding in bindings:
     _parse_one(lambda b=binding: gin.parse_config(b, skip_unknown=False),
                f"gin binding {binding!r}")
+  try:
+    preflight.check_bindings(config_files, bindings)
+  except preflight.BindingValueError as e:
+    raise GinConfigError(str(e)) from e
   if finalize:
     gin.finalize()

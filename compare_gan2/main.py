@@ -27,6 +27,12 @@ What is computed: `evaluation.Evaluator` (metrics, feature extractor, sample
 counts); which checkpoints and waiting: `evaluation.EvalSchedule`. The flags
 --num_eval_averaging_runs, --eval_every_steps and --score_filename
 (compare_gan's) override those bindings.
+
+Resuming checks the new config against model_dir's operative_config.gin first
+(run_config.py): schedule and evaluation changes pass, learning-rate changes
+pass with a log, anything that changes the model or method stops the run unless
+--allow_config_change. Bad input exits 1 with one paragraph on stderr, starting
+"compare_gan2: ", that names the binding, file or value (preflight.py).
 """
 
 import argparse
@@ -41,10 +47,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import logging  # noqa: E402
 import gin  # noqa: E402
 import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from compare_gan2 import configurables  # noqa: E402
 from compare_gan2 import distribute  # noqa: E402
 from compare_gan2 import experiment  # noqa: E402
+from compare_gan2 import preflight  # noqa: E402
+from compare_gan2 import run_config  # noqa: E402
 from compare_gan2 import train_lib  # noqa: E402
 from compare_gan2.evaluation import continuous  # noqa: E402
 from compare_gan2.evaluation import evaluator as evaluator_lib  # noqa: E402
@@ -73,6 +82,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                       help="Evaluate only checkpoints whose step is a multiple of this.")
   parser.add_argument("--score_filename", default=None,
                       help="Results CSV in model_dir (default scores.csv).")
+  parser.add_argument("--allow_config_change", action="store_true",
+                      help="Resume a model_dir although the config changes the model or method "
+                           "(compare_gan2/run_config.py lists what may change without it).")
   return parser.parse_args(list(argv))
 
 
@@ -133,10 +145,14 @@ def run(args: argparse.Namespace) -> dict[str, float]:
   """Parses gin, resolves the strategy and runs the schedule.
 
   Raises:
-    ValueError: bad gin, an unavailable schedule, or a topology problem.
+    ValueError: bad gin (or a value of the wrong type), a config that changes
+      a resumed model_dir's experiment, bad data, an unavailable schedule, or
+      a topology problem.
   """
   gin.clear_config()  # the runner owns gin: a second run in one process starts clean
   configurables.parse_gin(args.gin_config, args.gin_bindings)
+  # Before anything is built: a resumed run whose experiment changed fails in seconds.
+  run_config.check_resume(args.model_dir, args.allow_config_change)
   strategy = distribute.resolve_strategy(args.strategy, args.tpu)
   os.makedirs(args.model_dir, exist_ok=True)
   # Before gin builds the networks: a restarted run re-creates the same initial
@@ -154,8 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
   args = parse_args(sys.argv[1:] if argv is None else argv)
   try:
     values = run(args)
-  except ValueError as e:  # gin, configuration and topology errors
-    print(f"compare_gan2: {e}", file=sys.stderr)
+  # The user's problems: gin, values, data, topology; OpError from the data at run
+  # time (a corrupt image file). Anything else is a bug and keeps its traceback.
+  except (ValueError, tf.errors.OpError) as e:
+    logging.debug("compare_gan2 failed", exc_info=True)
+    print(f"compare_gan2: {preflight.describe(e)}", file=sys.stderr)
     return 1
   what = "last losses" if args.schedule == "train" else "last scores"
   print(f"{args.schedule} done; model_dir: {args.model_dir}; {what}: "

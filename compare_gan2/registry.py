@@ -19,6 +19,10 @@ from typing import Any
 import gin
 
 
+class GinConfigError(ValueError):
+  """A gin file or binding that cannot be parsed; the message names the place."""
+
+
 _SKIPPED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 # Keras' own constructor keywords worth binding on a layer or model.
 _KERAS_LAYER_KWARGS = ("name", "dtype")

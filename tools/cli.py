@@ -9,7 +9,8 @@ and hands it here with the tool's body:
 
 Exit status: 0 on success (and for --help), 2 on bad flags with
 "<tool>: <message> (--help lists the flags)" on stderr, 1 when the body raises
-one of `errors`, with "<tool>: <message>" (one paragraph, no traceback).
+one of `errors` or a TensorFlow runtime error (a corrupt image file), with
+"<tool>: <message>" (one paragraph, no traceback: compare_gan2.preflight.describe).
 Only absl is imported here, so a tool still starts without TensorFlow.
 """
 
@@ -70,7 +71,8 @@ def main(name: str, doc: str | None, flag_values: flags.FlagValues,
       network), reported in one paragraph instead of a traceback.
 
   Returns:
-    `OK`, `FAILED` when `body` raised one of `errors`, or `BAD_FLAGS`.
+    `OK`, `FAILED` when `body` raised one of `errors` or a TensorFlow
+    runtime error, or `BAD_FLAGS`.
   """
   argv = sys.argv if argv is None else argv
   if "--help" in argv or "-h" in argv:
@@ -83,7 +85,23 @@ def main(name: str, doc: str | None, flag_values: flags.FlagValues,
     return BAD_FLAGS
   try:
     body()
-  except errors as e:
-    print(f"{name}: {e}", file=sys.stderr)
+  except Exception as e:  # pylint: disable=broad-except
+    if not isinstance(e, errors) and not _is_data_error(e):
+      raise  # a bug keeps its traceback
+    print(f"{name}: {_describe(e)}", file=sys.stderr)
     return FAILED
   return OK
+
+
+def _is_data_error(error: Exception) -> bool:
+  """A TensorFlow runtime error (e.g. a corrupt image the pipeline read): the input's fault."""
+  tf = sys.modules.get("tensorflow")
+  return tf is not None and isinstance(error, tf.errors.OpError)
+
+
+def _describe(error: Exception) -> str:
+  """compare_gan2's one-paragraph form (preflight.describe) once TensorFlow is loaded."""
+  if "tensorflow" not in sys.modules:
+    return str(error)
+  from compare_gan2 import preflight  # pylint: disable=g-import-not-at-top
+  return preflight.describe(error)

@@ -1,0 +1,81 @@
+"""How compare_gan's gin values (strings and `@references`) become compare_gan2 values.
+
+COMPARE_GAN.md part 4 §1.3 (architecture strings, consts.py), §3 (widths
+compare_gan fixes in code) and part 3 §1.5 / compare_gan2.data (dataset
+names). A `@reference`'s target is its `Configurable.new` in legacy_names.py;
+the groups below say which references each parameter accepts. The translator
+and the guide both read these tables.
+"""
+
+from compare_gan2 import data
+from compare_gan2.migration import legacy_names as names
+
+ARCHITECTURES: dict[str, str] = {
+    "dcgan_arch": "dcgan",
+    "infogan_arch": "infogan",
+    "resnet5_arch": "resnet5",
+    "resnet30_arch": "resnet30",
+    "resnet_biggan_arch": "resnet_biggan",
+    "resnet_biggan_deep_arch": "resnet_biggan_deep",
+    "resnet_cifar_arch": "resnet_cifar",
+    "resnet_stl_arch": "resnet_stl",
+    "sndcgan_arch": "sndcgan",
+    "resnet5_biggan_arch": "resnet_biggan",  # first gin release (§5.13)
+}
+# Architecture strings whose classes compare_gan registers with gin, and the
+# module of those classes (their bindings override G.* / D.*, §5.5).
+REGISTERED_MODULES: dict[str, str] = {
+    "resnet_biggan_arch": "compare_gan.architectures.resnet_biggan",
+    "resnet_biggan_deep_arch": "compare_gan.architectures.resnet_biggan_deep",
+    "resnet_cifar_arch": "compare_gan.architectures.resnet_cifar",
+    "resnet5_biggan_arch": "compare_gan.architectures.resnet5_biggan",
+}
+UNAVAILABLE_ARCHITECTURES: dict[str, str] = {
+    "dummy_arch": "compare_gan's test-only single-layer networks (not in consts.ARCHITECTURES)",
+}
+# Widths compare_gan fixes in code (no gin parameter): (G ch, D ch), §3.
+FIXED_WIDTHS: dict[str, tuple[int, int]] = {
+    "resnet_cifar": (256, 128), "resnet5": (64, 64), "resnet30": (64, 64), "resnet_stl": (64, 64),
+}
+# Families whose compare_gan D ignores D.layer_norm / D.batch_norm_fn (§1.1 #6).
+IGNORES_D_LAYER_NORM = ("dcgan", "sndcgan", "infogan", "resnet_biggan_deep")
+IGNORES_D_BATCH_NORM = ("sndcgan",)
+
+def _kind(prefix: str) -> tuple[str, ...]:
+  """The translatable selectors under `prefix` (their target is `Configurable.new`)."""
+  return tuple(s for s, c in names.CONFIGURABLES.items() if s.startswith(prefix) and c.new)
+
+
+LOSSES = tuple(s for s in _kind("compare_gan.gans.loss_lib.") if not s.endswith(".loss"))
+PENALTIES = tuple(s for s in _kind("compare_gan.gans.penalty_lib.") if not s.endswith(".penalty"))
+NORMS = tuple(s for s in _kind("compare_gan.architectures.arch_ops.") if "batch_norm" in s)
+OPTIMIZERS = _kind("tf.train.")
+LATENTS = _kind("tf.random.")
+NO_NORM = "None"  # Configurable.new of no_batch_norm
+CONDITIONAL_NORM = "compare_gan.architectures.arch_ops.conditional_batch_norm"
+SELF_MODULATED_NORM = "compare_gan.architectures.arch_ops.self_modulated_batch_norm"
+# Which `z.*` parameters each sampler takes (compare_gan's z forwards only those).
+LATENT_PARAMS: dict[str, tuple[str, ...]] = {
+    "tf.random.uniform": ("minval", "maxval"),
+    "tf.random.normal": ("stddev",),
+    "tf.random.truncated_normal": ("stddev",),
+}
+
+GAN_CLASSES: dict[str, str] = {
+    "compare_gan.gans.modular_gan.ModularGAN": "gans.ModularGAN",
+    "compare_gan.gans.gpu_modular_gan.GPUModularGAN": "gans.ModularGAN",
+}
+# A GAN class's own bindings override those of its bases (§5.5).
+GAN_BASES: dict[str, tuple[str, ...]] = {
+    "compare_gan.gans.modular_gan.ModularGAN": (),
+    "compare_gan.gans.gpu_modular_gan.GPUModularGAN": ("compare_gan.gans.modular_gan.ModularGAN",),
+}
+
+# dataset.name -> the compare_gan2.data builder (compare_gan2.data.NAMED).
+DATASETS: dict[str, str] = {name: builder.__name__ for name, builder in data.NAMED}
+BUILDERS = dict(data.NAMED)
+# Not in compare_gan's DATASETS (google/compare_gan#44): the user prepares the
+# images; the nearest builder is an image folder at the intended resolution.
+CELEBA_HQ = "celeb_a_hq_128"
+CELEBA_HQ_BUILDER = "image_folder"
+CELEBA_HQ_SHAPE = (128, 128, 3)

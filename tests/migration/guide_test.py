@@ -1,0 +1,33 @@
+"""docs/MIGRATION.md is the text the guide renders from the translator's tables.
+
+Regenerate with `python -m tools.migrate_gin --write_guide=docs/MIGRATION.md`
+after changing legacy_names.py or legacy_values.py.
+"""
+
+import pathlib
+
+from compare_gan2.migration import guide
+from compare_gan2.migration import legacy_names
+from compare_gan2.migration import legacy_values
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_committed_guide_is_the_generated_one():
+  """The guide and the code read the same tables, so they cannot drift."""
+  assert (ROOT / "docs" / "MIGRATION.md").read_text() == guide.render()
+
+
+def test_guide_lists_every_compare_gan_name_and_value():
+  """A row for each parameter of each translated configurable, each value table entry."""
+  text = guide.render()
+  for conf in legacy_names.CONFIGURABLES.values():
+    for param in conf.params or {}:
+      assert f".{param}` |" in text, (conf.selector, param)
+  for arch, family in legacy_values.ARCHITECTURES.items():
+    assert f'| `"{arch}"` | `@{family}.Generator()`' in text
+  for name, builder in legacy_values.DATASETS.items():
+    assert f'| `"{name}"` | `@data.{builder}()` |' in text
+  assert "| `options.batch_size` | REQUIRED | `train_lib.train.global_batch_size` |" in text
+  assert "| `@hinge` | `@losses.hinge` |" in text
+  assert "| `SSGAN.*` | | error |" in text
