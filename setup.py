@@ -74,6 +74,7 @@ setuptools.setup(
             "compare_gan2_sample=compare_gan2_tools.sample:run",
             "compare_gan2_export_generator=compare_gan2_tools.export_generator:run",
             "compare_gan2_train_mnist_classifier=compare_gan2_tools.train_mnist_classifier:run",
+            "compare_gan2_migrate_gin=compare_gan2_tools.migrate_gin:run",
             "compare_gan2_convert_compare_gan_checkpoint="
             "compare_gan2_tools.convert_compare_gan_checkpoint:run",
         ],
