@@ -5,18 +5,44 @@ part 2, §5.5). Here a `tf.train.Checkpoint` holds the networks and optimizers
 (whose `iterations` are the D and G step counters); the input position needs
 no state because the data order is a pure function of (seed, step).
 `tf.train.CheckpointManager` writes `ckpt-<G step>` files and only then
-updates the `checkpoint` index, so a save interrupted half-way is never
-picked as the latest.
+updates the `checkpoint` index (atomically: a temporary file renamed over the
+old one), so a save interrupted half-way is never picked as the latest.
+
+Restarting (`restore_newest`) reads every tensor of the newest listed
+checkpoint before restoring it, so a corrupt or truncated one (a crash of the
+machine after the index was updated, a damaged disk) is detected without
+touching the GAN; it falls back to the previous one, moving the bad files to
+model_dir/unreadable/<n>/ (never deleting them, and never letting a later save
+overwrite them). compare_gan had none of this: TensorFlow's saver restored the
+index's latest or failed.
 """
 
 import os
+import re
 
+from absl import logging
 import keras
 import tensorflow as tf
 
 # Written when training reaches its last step (compare_gan runner_lib.py:124-126);
 # continuous evaluation stops once it sees it and nothing is left to score.
 TRAIN_DONE = "TRAIN_DONE"
+# CheckpointManager's record of the kept checkpoints, oldest first.
+INDEX = "checkpoint"
+# Where restore_newest moves checkpoints it cannot read.
+UNREADABLE = "unreadable"
+# What reading a damaged checkpoint raises: TensorFlow's errors, and IndexError
+# ("Read less bytes than requested") from a truncated data file.
+_READ_ERRORS = (tf.errors.OpError, IndexError, ValueError, OSError)
+_FILE = re.compile(r"^ckpt-(\d+)\.(?:index|data-\d{5}-of-\d{5})$")
+
+
+class UnreadableCheckpointError(ValueError):
+  """model_dir holds checkpoints, none of them readable, and no fresh start was asked for."""
+
+
+class CheckpointWriteError(ValueError):
+  """A checkpoint could not be written (disk full, unwritable model_dir)."""
 
 
 def network_variables(network: keras.layers.Layer) -> dict[str, keras.Variable]:
@@ -63,17 +89,203 @@ def make_manager(gan: keras.Model, model_dir: str, keep: int = 3) -> tf.train.Ch
                                     step_counter=gan.g_optimizer.iterations)
 
 
-def restore_latest(manager: tf.train.CheckpointManager) -> int:
-  """Restores the newest checkpoint if there is one; returns the G step.
+def save(manager: tf.train.CheckpointManager, step: int) -> str:
+  """Writes ckpt-<step> and lists it in the index; returns its path.
+
+  Raises:
+    CheckpointWriteError: the directory or the OS error, and the newest
+      checkpoint that is still complete (a failed save leaves the earlier
+      files and the index as they were).
+  """
+  try:
+    return manager.save(checkpoint_number=step)
+  except (tf.errors.OpError, OSError) as e:
+    listed = list_checkpoints(manager.directory)
+    kept = f"ckpt-{listed[-1][0]} is the newest complete one" if listed else "none was complete"
+    raise CheckpointWriteError(
+        f"Could not write checkpoint ckpt-{step} to {manager.directory}: {_first_line(e)}. "
+        f"The earlier checkpoints are untouched ({kept}); free space or fix the directory's "
+        "permissions, then rerun the same command to resume.") from e
+
+
+def check_readable(path: str) -> None:
+  """Reads every tensor of the checkpoint at `path` (checksums included).
+
+  Raises:
+    tf.errors.OpError, IndexError, ValueError or OSError: what TensorFlow's
+      reader raises for a missing, truncated or corrupt file.
+  """
+  reader = tf.train.load_checkpoint(path)
+  for name in reader.get_variable_to_shape_map():
+    reader.get_tensor(name)
+
+
+def restore_newest(gan: keras.Model, model_dir: str, keep: int = 3,
+                   allow_fresh_start: bool = False) -> tuple[tf.train.CheckpointManager, int]:
+  """Restores the newest readable checkpoint of model_dir; returns its manager and G step.
 
   The GAN must be built (`build_networks`) first, so every saved value has a
   variable to go to and the restore can be checked exactly (ENVIRONMENT.md §3).
+  Unreadable checkpoints newer than the restored one are moved to
+  model_dir/unreadable/<n>/ with a warning naming them, and the index is
+  rewritten without them.
+
+  Args:
+    gan: the built GAN.
+    model_dir: the training directory.
+    keep: how many checkpoints the manager keeps.
+    allow_fresh_start: when checkpoints past step 0 exist but none is
+      readable, move them aside and start at step 0 instead of raising.
+
+  Returns:
+    The manager and the restored G step; step 0 when there is nothing to
+    resume: no checkpoint, or only unreadable step-0 ones (a kill during the
+    first save; they hold no training and are moved aside and re-created).
+
+  Raises:
+    UnreadableCheckpointError: checkpoints past step 0 exist, none is readable,
+      and allow_fresh_start is False. Nothing is moved then.
+    ValueError: the newest readable checkpoint does not match the GAN.
   """
-  path = manager.latest_checkpoint
-  if path is None:
-    return 0
-  manager.checkpoint.restore(path).assert_existing_objects_matched()
-  return int(manager.checkpoint.g_optimizer.iterations.numpy())
+  listed, index_ok = _candidates(model_dir)
+  good, bad = _newest_readable(listed)
+  if good is None and any(step > 0 for step, _, _ in bad) and not allow_fresh_start:
+    raise UnreadableCheckpointError(_unreadable_message(model_dir, bad))
+  if bad or not index_ok:
+    _tidy(model_dir, listed, {step for step, _, _ in bad}, index_ok)
+  manager = make_manager(gan, model_dir, keep)
+  if good is None:
+    return manager, 0
+  _restore_keeping_learning_rates(gan, manager.checkpoint, good)
+  step = int(gan.g_optimizer.iterations.numpy())
+  logging.info("Resuming from %s (G step %d).", good, step)
+  return manager, step
+
+
+def _restore_keeping_learning_rates(gan: keras.Model, checkpoint: tf.train.Checkpoint,
+                                    path: str) -> None:
+  """Restores `path`, then puts back the configured (constant) learning rates.
+
+  Keras saves a constant learning rate as an optimizer variable; compare_gan's
+  came from gin at every start, and a run restarted after diverging must be
+  able to lower it.
+  """
+  optimizers = {"d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer}
+  configured = {name: opt.learning_rate.numpy() for name, opt in optimizers.items()
+                if isinstance(opt.learning_rate, keras.Variable)}
+  try:
+    checkpoint.restore(path).assert_existing_objects_matched()
+  except AssertionError as e:
+    raise ValueError(f"{path} does not match the configured GAN: {e}") from e
+  for name, rate in configured.items():
+    saved = optimizers[name].learning_rate.numpy()
+    if saved != rate:
+      logging.info("%s: learning rate %g (configured) replaces %g (saved in %s).", name, rate,
+                   saved, path)
+      optimizers[name].learning_rate.assign(rate)
+
+
+def _candidates(model_dir: str) -> tuple[list[tuple[int, str]], bool]:
+  """(step, path) of the checkpoints to consider, oldest first, and whether the index was usable.
+
+  The index's list when it can be read (files it does not list are saves that
+  never completed); otherwise every ckpt-<N> on disk, since an unreadable or
+  lost index must not look like an empty directory.
+  """
+  index = os.path.join(model_dir, INDEX)
+  if not tf.io.gfile.exists(index):
+    on_disk = _on_disk(model_dir)
+    if on_disk:
+      logging.warning("%s has ckpt-* files but no checkpoint index; considering them all.",
+                      model_dir)
+    return on_disk, not on_disk
+  try:
+    state = tf.train.get_checkpoint_state(model_dir)
+  except ValueError:  # an index naming no checkpoint
+    state = None
+  if state is None:
+    logging.warning("The checkpoint index %s is unreadable; looking for ckpt-* files instead.",
+                    index)
+    return _on_disk(model_dir), False
+  return list_checkpoints(model_dir), True
+
+
+def _on_disk(model_dir: str) -> list[tuple[int, str]]:
+  if not tf.io.gfile.isdir(model_dir):
+    return []
+  steps = {int(m.group(1)) for m in map(_FILE.match, tf.io.gfile.listdir(model_dir)) if m}
+  return [(step, os.path.join(model_dir, f"ckpt-{step}")) for step in sorted(steps)]
+
+
+def _newest_readable(listed: list[tuple[int, str]]
+                     ) -> tuple[str | None, list[tuple[int, str, Exception]]]:
+  """The newest checkpoint that reads completely, and the unreadable ones newer than it."""
+  bad = []
+  for step, path in reversed(listed):
+    try:
+      check_readable(path)
+    except _READ_ERRORS as e:
+      logging.warning("Checkpoint %s is unreadable (%s); trying the one before.", path,
+                      _first_line(e))
+      bad.append((step, path, e))
+      continue
+    return path, bad
+  return None, bad
+
+
+def _unreadable_message(model_dir: str, bad: list[tuple[int, str, Exception]]) -> str:
+  details = "; ".join(f"{os.path.basename(path)}: {_first_line(e)}" for _, path, e in bad)
+  return (f"No readable checkpoint in {model_dir} ({details}). Refusing to start training "
+          "from scratch over them. Restore them from a backup, point --model_dir elsewhere, "
+          "or bind `train_lib.train.allow_fresh_start = True` to move them to "
+          f"{os.path.join(model_dir, UNREADABLE)}/ and start at step 0.")
+
+
+def _tidy(model_dir: str, listed: list[tuple[int, str]], bad_steps: set[int],
+          index_ok: bool) -> None:
+  """Moves the unreadable checkpoints (and a bad or emptied index) aside; rewrites the index."""
+  remaining = [f"ckpt-{step}" for step, _ in listed if step not in bad_steps]
+  _set_aside(model_dir, bad_steps, move_index=not index_ok or not remaining)
+  _write_index(model_dir, remaining)
+
+
+def _set_aside(model_dir: str, steps: set[int], move_index: bool) -> None:
+  """Moves the files of the checkpoints of `steps` (and the index) to unreadable/<n>/.
+
+  Moved rather than left: a later save of the same step would overwrite them.
+  """
+  files = [os.path.join(model_dir, name) for name in tf.io.gfile.listdir(model_dir)
+           if (m := _FILE.match(name)) and int(m.group(1)) in steps]
+  if move_index and tf.io.gfile.exists(os.path.join(model_dir, INDEX)):
+    files.append(os.path.join(model_dir, INDEX))
+  if not files:
+    return
+  number = 1
+  while tf.io.gfile.exists(os.path.join(model_dir, UNREADABLE, str(number))):
+    number += 1
+  target = os.path.join(model_dir, UNREADABLE, str(number))
+  tf.io.gfile.makedirs(target)
+  for path in files:
+    tf.io.gfile.rename(path, os.path.join(target, os.path.basename(path)))
+  logging.warning("Moved %s to %s; they are kept there, not deleted.",
+                  ", ".join(os.path.basename(p) for p in files), target)
+
+
+def _write_index(model_dir: str, names: list[str]) -> None:
+  """Writes the index listing ckpt-<N> `names` (oldest first), as CheckpointManager would."""
+  if not names:
+    return
+  stamps = [os.path.join(model_dir, f"{name}.index") for name in names]
+  times = [tf.io.gfile.stat(p).mtime_nsec / 1e9 if tf.io.gfile.exists(p) else 0.0
+           for p in stamps]
+  tf.__internal__.train.update_checkpoint_state(
+      model_dir, names[-1], all_model_checkpoint_paths=names,
+      all_model_checkpoint_timestamps=times, last_preserved_timestamp=min(times) - 1,
+      save_relative_paths=True)
+
+
+def _first_line(error: Exception) -> str:
+  return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
 
 
 def list_checkpoints(model_dir: str) -> list[tuple[int, str]]:

@@ -8,11 +8,17 @@ Keras `fit` fails under MultiWorkerMirroredStrategy (ENVIRONMENT.md §9).
 
 A step is one G update with its disc_iters D updates (compare_gan's
 `training_steps` counts G updates too). Checkpoints are `ckpt-<step>` in
-model_dir; a restarted run restores the newest and, since the input order is a
+model_dir; a restarted run restores the newest readable one (see
+compare_gan2.checkpoints for unreadable ones) and, since the input order is a
 pure function of (seed, step), continues exactly where it stopped.
 
+After every call of the loop (each steps_per_loop steps, and always before a
+save) the logged losses and every weight and optimizer slot are checked for
+NaN and Inf: a diverged run stops with `DivergenceError` before it can
+overwrite the last good checkpoint (compare_gan had no such check).
+
 Gin (bind on `train_lib.train`): gan, dataset, d_optimizer, g_optimizer,
-global_batch_size, schedule (`train_lib.Schedule`: total_steps,
+global_batch_size, allow_fresh_start, schedule (`train_lib.Schedule`: total_steps,
 steps_per_loop, checkpoint_every, keep_checkpoints, sample_every); the data
 order on `data.train_input.seed`.
 """
@@ -36,6 +42,10 @@ from compare_gan2.data import pipeline
 
 # (G step, checkpoint path) after each save.
 CheckpointCallback = Callable[[int, str], None]
+
+
+class DivergenceError(ValueError):
+  """A loss or a variable became NaN or Inf; the bad state was not saved."""
 
 
 @registry.register(module="compare_gan2.train_lib")
@@ -98,12 +108,63 @@ def write_operative_config(model_dir: str) -> str:
   return path
 
 
-def _restore_or_start(gan: keras.Model, model_dir: str,
-                      schedule: Schedule) -> tuple[tf.train.CheckpointManager, int]:
-  manager = checkpoints.make_manager(gan, model_dir, schedule.keep_checkpoints)
-  step = checkpoints.restore_latest(manager)
+def _watched_variables(gan: keras.Model) -> dict[str, keras.Variable]:
+  """Every float variable of G, D, the EMA twin and both optimizers, by name."""
+  networks = {"generator": gan.generator, "discriminator": gan.discriminator}
+  if gan.ema is not None:
+    networks["ema_generator"] = gan.ema.generator
+  named = {f"{prefix}/{key}": variable for prefix, network in networks.items()
+           for key, variable in checkpoints.network_variables(network).items()}
+  for optimizer in (gan.d_optimizer, gan.g_optimizer):
+    named.update({variable.path: variable for variable in optimizer.variables})
+  return {k: v for k, v in named.items() if tf.as_dtype(v.dtype).is_floating}
+
+
+def _finite_fn(variables: dict[str, keras.Variable]) -> Callable[[], tf.Tensor]:
+  """Whether each variable is all finite, as one vector: one host transfer per loop call."""
+  @tf.function
+  def finite():
+    return tf.stack([tf.reduce_all(tf.math.is_finite(v)) for v in variables.values()])
+  return finite
+
+
+def _check_finite(values: dict[str, float], names: list[str], flags: np.ndarray, step: int,
+                  first: int, model_dir: str) -> None:
+  """Raises DivergenceError if a logged loss or a variable (flags[i] False) is NaN or Inf."""
+  losses = [f"{k} is {'NaN' if np.isnan(v) else ('Inf' if v > 0 else '-Inf')}"
+            for k, v in values.items() if not np.isfinite(v)]
+  weights = [name for name, ok in zip(names, flags, strict=True) if not ok]
+  if not losses and not weights:
+    return
+  span = f"G steps {first}-{step}" if first < step else f"G step {step}"
+  parts = [f"{', '.join(losses)} (logged means over {span})"] if losses else []
+  if weights:
+    parts.append(f"{weights[0]} holds NaN or Inf" if len(weights) == 1 else
+                 f"{len(weights)} variables hold NaN or Inf, the first {weights[0]}")
+  kept = checkpoints.list_checkpoints(model_dir)
+  kept = f"ckpt-{kept[-1][0]} in {model_dir}" if kept else "no checkpoint"
+  raise DivergenceError(
+      f"Training diverged at G step {step}: {'; '.join(parts)}. Nothing from these steps was "
+      f"saved; the last good checkpoint is {kept}. Rerun to resume from it, e.g. with a lower "
+      "learning rate or another loss or penalty bound in gin.")
+
+
+def _restore_or_start(gan: keras.Model, optimizers: tuple, model_dir: str, schedule: Schedule,
+                      allow_fresh_start: bool, strategy: tf.distribute.Strategy,
+                      global_batch_size: int) -> tuple[tf.train.CheckpointManager, int]:
+  """Checks the batch, builds the GAN and restores it or saves its initial state.
+
+  Returns:
+    The checkpoint manager and the G step to start from.
+  """
+  distribute.per_replica_batch_size(strategy, global_batch_size, gan.disc_iters + 1)
+  gan.compile(d_optimizer=optimizers[0], g_optimizer=optimizers[1])
+  gan.build_networks()
+  manager, step = checkpoints.restore_newest(gan, model_dir, schedule.keep_checkpoints,
+                                             allow_fresh_start)
   if step == 0:
-    manager.save(checkpoint_number=0)  # compare_gan saves the initial state too
+    checkpoints.save(manager, 0)  # compare_gan saves the initial state too
+  checkpoints.mark_training_done(model_dir, done=False)
   return manager, step
 
 
@@ -112,6 +173,8 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
           step: int, on_checkpoint: CheckpointCallback | None) -> dict[str, float]:
   """Runs to total_steps in calls of up to steps_per_loop steps; saves and logs."""
   run_steps = _run_steps_fn(gan, strategy)
+  watched = _watched_variables(gan)
+  finite = _finite_fn(watched)
   progress = summaries.Progress(step, schedule.total_steps)
   # A console bar with ETA; the logged line below is for non-interactive logs.
   bar = keras.utils.Progbar(schedule.total_steps, stateful_metrics=list(gan.trackers))
@@ -128,8 +191,11 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
       values = _write_scalars(gan, step, rate)
       logging.info("%s  %s", line, "  ".join(f"{k} {v:.4f}" for k, v in values.items()))
       bar.update(step, list(values.items()))
+      # Before the save, so a diverged state never replaces the last good checkpoint.
+      _check_finite(values, list(watched), np.asarray(finite()), step, step - count + 1,
+                    model_dir)
       if step % schedule.checkpoint_every == 0 or step == schedule.total_steps:
-        path = manager.save(checkpoint_number=step)
+        path = checkpoints.save(manager, step)
         if on_checkpoint is not None:
           on_checkpoint(step, path)
       if step % schedule.sample_every == 0 or step == schedule.total_steps:
@@ -142,12 +208,12 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
 def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gin.REQUIRED,
           dataset=gin.REQUIRED, d_optimizer=gin.REQUIRED, g_optimizer=gin.REQUIRED,
           global_batch_size: int = 64, schedule: Schedule = Schedule(),
-          on_checkpoint: CheckpointCallback | None = None) -> dict[str, float]:
+          on_checkpoint: CheckpointCallback | None = None,
+          allow_fresh_start: bool = False) -> dict[str, float]:
   """Trains `gan` on `dataset` until `schedule.total_steps`, resuming if possible.
 
   Call it inside `strategy.scope()` so gin builds the GAN and optimizers there.
-  The input pipeline is `data.train_input`, reached through gin so its bindings
-  (`data.train_input.seed`, `.shuffle_window`) apply.
+  The input pipeline is `data.train_input`, through gin (its bindings apply).
 
   Args:
     model_dir: where checkpoints, summaries and samples go.
@@ -156,21 +222,24 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
     dataset: a compare_gan2.data dataset.
     d_optimizer: the discriminator's optimizer.
     g_optimizer: the generator's optimizer.
-    global_batch_size: real examples per step over all replicas; each replica
-      splits its share into disc_iters + 1 sub-batches.
+    global_batch_size: real examples per step over all replicas (each splits
+      its share into disc_iters + 1 sub-batches).
     schedule: steps and save/log frequencies.
-    on_checkpoint: called as on_checkpoint(step, path) after each save of the
-      loop (train_and_eval evaluates there, on the live GAN).
+    on_checkpoint: on_checkpoint(step, path) after each save of the loop
+      (train_and_eval evaluates there).
+    allow_fresh_start: start over if no checkpoint is readable (they move to unreadable/).
 
   Returns:
     The last logged values.
+
+  Raises:
+    DivergenceError: a loss or variable became NaN or Inf (not saved).
+    checkpoints.UnreadableCheckpointError: nothing readable to resume from.
+    checkpoints.CheckpointWriteError: a save failed (disk full, unwritable).
   """
   strategy = strategy or tf.distribute.get_strategy()
-  distribute.per_replica_batch_size(strategy, global_batch_size, gan.disc_iters + 1)
-  gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer)
-  gan.build_networks()
-  manager, step = _restore_or_start(gan, model_dir, schedule)
-  checkpoints.mark_training_done(model_dir, done=False)
+  manager, step = _restore_or_start(gan, (d_optimizer, g_optimizer), model_dir, schedule,
+                                    allow_fresh_start, strategy, global_batch_size)
   train_input = gin.get_configurable(pipeline.train_input)
   iterator = iter(train_input(dataset, strategy, global_batch_size, start_step=step))
   values = _loop(gan, strategy, iterator, manager, schedule, model_dir, step, on_checkpoint)

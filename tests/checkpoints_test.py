@@ -7,12 +7,15 @@ and the EMA generator were lost. These tests restore real architectures into
 fresh instances and compare every variable.
 """
 
+import os
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from compare_gan2 import checkpoints
+from compare_gan2 import testing
 from compare_gan2.architectures import resnet_cifar
 from compare_gan2.gans import ema as ema_lib
 from compare_gan2.gans import modular_gan
@@ -47,7 +50,8 @@ def test_every_variable_round_trips(tmp_path):
   saved = _all_variables(gan)
   assert any("moving_mean" in k for k in saved) and any("u_var" in k for k in saved)
   fresh = _gan(1)
-  assert checkpoints.restore_latest(checkpoints.make_manager(fresh, str(tmp_path))) == 1
+  _, step = checkpoints.restore_newest(fresh, str(tmp_path))
+  assert step == 1
   restored = _all_variables(fresh)
   assert restored.keys() == saved.keys()
   for key, value in saved.items():
@@ -67,3 +71,156 @@ def test_an_unbuilt_network_is_refused():
   generator = resnet_cifar.Generator(image_shape=(32, 32, 3), z_dim=8, ch=8)
   with pytest.raises(ValueError, match="build it before checkpointing"):
     checkpoints.network_variables(generator)
+
+
+# -- unreadable checkpoints: fall back, keep the files, never a silent fresh start --
+
+TINY = (4, 4, 1)
+DATA = ".data-00000-of-00001"
+
+
+def _tiny_gan(learning_rate=1e-3):
+  gan = modular_gan.ModularGAN(testing.TinyGenerator(TINY), testing.TinyDiscriminator(TINY),
+                               ema=ema_lib.EmaConfig(decay=0.5, start_step=0))
+  gan.compile(d_optimizer=keras.optimizers.Adam(learning_rate),
+              g_optimizer=keras.optimizers.Adam(learning_rate))
+  gan.build_networks()
+  return gan
+
+
+def _save_steps(model_dir, steps, learning_rate=1e-3):
+  """Checkpoints whose every G weight equals the step, so a restore shows which one it read."""
+  gan = _tiny_gan(learning_rate)
+  manager = checkpoints.make_manager(gan, str(model_dir), keep=10)
+  for step in steps:
+    gan.g_optimizer.iterations.assign(step)
+    for variable in gan.generator.variables:
+      variable.assign(np.full(variable.shape, step, np.float32))
+    checkpoints.save(manager, step)
+
+
+def _restore(model_dir, **kwargs):
+  gan = _tiny_gan()
+  manager, step = checkpoints.restore_newest(gan, str(model_dir), keep=10, **kwargs)
+  weights = {float(np.unique(np.asarray(v))[0]) for v in gan.generator.variables}
+  return manager, step, weights
+
+
+def _flip_a_byte(path):
+  data = bytearray(path.read_bytes())
+  data[len(data) // 2] ^= 0xFF
+  path.write_bytes(bytes(data))
+
+
+CORRUPTIONS = {
+    "truncated data": lambda p: os.truncate(p.with_name(p.name + DATA), 10),
+    "empty data": lambda p: os.truncate(p.with_name(p.name + DATA), 0),
+    "truncated index": lambda p: os.truncate(p.with_name(p.name + ".index"), 20),
+    "garbage index": lambda p: p.with_name(p.name + ".index").write_bytes(b"\x00garbage" * 50),
+    "flipped byte in data": lambda p: _flip_a_byte(p.with_name(p.name + DATA)),
+    "missing data": lambda p: p.with_name(p.name + DATA).unlink(),
+}
+
+
+def _files(model_dir):
+  return {p.relative_to(model_dir).as_posix(): p.read_bytes()
+          for p in sorted(model_dir.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
+def test_a_damaged_latest_checkpoint_falls_back_to_the_previous(tmp_path, corruption, caplog):
+  """ckpt-3 damaged: ckpt-2 is restored, ckpt-3's files move intact to unreadable/1/."""
+  _save_steps(tmp_path, [1, 2, 3])
+  CORRUPTIONS[corruption](tmp_path / "ckpt-3")
+  damaged = {name: data for name, data in _files(tmp_path).items() if name.startswith("ckpt-3")}
+  manager, step, weights = _restore(tmp_path)
+  assert step == 2 and weights == {2.0}
+  assert [s for s, _ in checkpoints.list_checkpoints(str(tmp_path))] == [1, 2]
+  assert manager.latest_checkpoint.endswith("ckpt-2")
+  moved = _files(tmp_path / "unreadable" / "1")
+  assert moved == damaged and not list(tmp_path.glob("ckpt-3*"))
+  assert f"{tmp_path / 'ckpt-3'} is unreadable" in caplog.text
+
+
+def test_two_damaged_checkpoints_fall_back_two_steps(tmp_path):
+  """Each unreadable one is skipped, newest first."""
+  _save_steps(tmp_path, [1, 2, 3])
+  CORRUPTIONS["truncated data"](tmp_path / "ckpt-3")
+  CORRUPTIONS["garbage index"](tmp_path / "ckpt-2")
+  _, step, weights = _restore(tmp_path)
+  assert step == 1 and weights == {1.0}
+  assert sorted(_files(tmp_path / "unreadable" / "1")) == [
+      "ckpt-2.data-00000-of-00001", "ckpt-2.index", "ckpt-3.data-00000-of-00001", "ckpt-3.index"]
+
+
+def test_a_damaged_or_lost_index_falls_back_to_the_files(tmp_path, caplog):
+  """A garbage `checkpoint` index must not look like an empty model_dir (a fresh start)."""
+  _save_steps(tmp_path, [1, 2])
+  (tmp_path / "checkpoint").write_text("garbage {{{")
+  _, step, weights = _restore(tmp_path)
+  assert step == 2 and weights == {2.0} and "index" in caplog.text
+  assert (tmp_path / "unreadable" / "1" / "checkpoint").read_text() == "garbage {{{"
+  assert [s for s, _ in checkpoints.list_checkpoints(str(tmp_path))] == [1, 2]
+  (tmp_path / "checkpoint").unlink()
+  assert _restore(tmp_path)[1] == 2
+
+
+def test_no_readable_checkpoint_is_an_error_that_moves_nothing(tmp_path):
+  """Every checkpoint damaged: a clear error naming each file; model_dir byte-for-byte as it was."""
+  _save_steps(tmp_path, [1, 2])
+  CORRUPTIONS["truncated data"](tmp_path / "ckpt-2")
+  CORRUPTIONS["missing data"](tmp_path / "ckpt-1")
+  before = _files(tmp_path)
+  with pytest.raises(checkpoints.UnreadableCheckpointError,
+                     match=r"No readable checkpoint in .*ckpt-2: .*ckpt-1: .*allow_fresh_start"):
+    _restore(tmp_path)
+  assert _files(tmp_path) == before
+
+
+def test_a_fresh_start_when_asked_keeps_the_unreadable_files(tmp_path):
+  """allow_fresh_start: step 0 and an empty index; the damaged files and index sit in unreadable/1/."""
+  _save_steps(tmp_path, [1, 2])
+  CORRUPTIONS["flipped byte in data"](tmp_path / "ckpt-2")
+  CORRUPTIONS["truncated index"](tmp_path / "ckpt-1")
+  before = _files(tmp_path)
+  manager, step, _ = _restore(tmp_path, allow_fresh_start=True)
+  assert step == 0 and manager.latest_checkpoint is None
+  assert _files(tmp_path / "unreadable" / "1") == before
+
+
+def test_a_damaged_initial_checkpoint_alone_is_recreated(tmp_path):
+  """A kill during the very first save leaves only ckpt-0: it holds no training, start over."""
+  _save_steps(tmp_path, [0])
+  (tmp_path / "checkpoint").unlink()
+  CORRUPTIONS["truncated data"](tmp_path / "ckpt-0")
+  _, step, _ = _restore(tmp_path)
+  assert step == 0 and (tmp_path / "unreadable" / "1" / "ckpt-0.index").exists()
+
+
+def test_a_failed_save_names_the_directory_and_keeps_the_index(tmp_path, monkeypatch):
+  """Disk full during a save: CheckpointWriteError with the OS error; ckpt-1 and the index intact."""
+  _save_steps(tmp_path, [1])
+  before = _files(tmp_path)
+  gan = _tiny_gan()
+  manager = checkpoints.make_manager(gan, str(tmp_path))
+
+  def disk_full(self, prefix, options=None):
+    raise tf.errors.ResourceExhaustedError(None, None, f"{prefix}.index; No space left on device")
+
+  monkeypatch.setattr(tf.train.Checkpoint, "_write", disk_full)
+  with pytest.raises(checkpoints.CheckpointWriteError,
+                     match=rf"ckpt-2 to {tmp_path}: .*No space left on device.*ckpt-1 is the newest"):
+    checkpoints.save(manager, 2)
+  assert _files(tmp_path) == before
+
+
+def test_the_configured_learning_rate_wins_over_the_saved_one(tmp_path):
+  """Keras saves a constant rate as a variable; a run restarted after diverging must be able to
+  lower it (compare_gan read it from gin at every start)."""
+  _save_steps(tmp_path, [1], learning_rate=1e30)
+  saved = tf.train.load_checkpoint(str(tmp_path / "ckpt-1"))
+  assert saved.get_tensor("g_optimizer/_learning_rate/.ATTRIBUTES/VARIABLE_VALUE") == np.float32(1e30)
+  manager, step, _ = _restore(tmp_path)  # configured: 1e-3
+  assert step == 1
+  for optimizer in (manager.checkpoint.d_optimizer, manager.checkpoint.g_optimizer):
+    assert np.asarray(optimizer.learning_rate) == np.float32(1e-3)
