@@ -115,17 +115,15 @@ def _run_schedule(args: argparse.Namespace, strategy) -> dict[str, float]:
     return train(args.model_dir, strategy)
   evaluator, schedule = _evaluation(args)
   if args.schedule == "train_and_eval":
-    exp = experiment.Experiment(gan=experiment.configured("train_lib.train.gan"),
-                                dataset=experiment.configured("train_lib.train.dataset"))
     store = results.ResultsStore(args.model_dir, schedule.score_filename)
+    datasets = []  # built on first use: the dataset train_lib.train.dataset describes
 
-    def evaluate(step: int, path: str) -> None:
+    def evaluate(gan, step: int, path: str) -> None:
       if schedule.wanted(step) and step not in store.evaluated_steps():
-        continuous.score_and_record(evaluator, exp.gan, exp.dataset, store, step, path)
+        datasets[:] = datasets or [experiment.configured("train_lib.train.dataset")]
+        continuous.score_and_record(evaluator, gan, datasets[0], store, step, path)
 
-    # gin builds each configurable reference once per call of train, so the
-    # GAN it trains is a new object: bind it explicitly to the one evaluated.
-    train(args.model_dir, strategy, gan=exp.gan, dataset=exp.dataset, on_checkpoint=evaluate)
+    train(args.model_dir, strategy, on_checkpoint=evaluate)
   else:
     if args.schedule == "eval_after_train":
       train(args.model_dir, strategy)

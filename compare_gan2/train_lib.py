@@ -40,8 +40,8 @@ from compare_gan2 import summaries
 from compare_gan2.data import pipeline
 
 
-# (G step, checkpoint path) after each save.
-CheckpointCallback = Callable[[int, str], None]
+# (the GAN being trained, G step, checkpoint path) after each save.
+CheckpointCallback = Callable[[keras.Model, int, str], None]
 
 
 class DivergenceError(ValueError):
@@ -164,6 +164,9 @@ def _restore_or_start(gan: keras.Model, optimizers: tuple, model_dir: str, sched
                                              allow_fresh_start)
   if step == 0:
     checkpoints.save(manager, 0)  # compare_gan saves the initial state too
+    # A first record now, so a run stopped before its first step is still
+    # described; rewritten after the first call with everything that ran.
+    write_operative_config(model_dir)
   checkpoints.mark_training_done(model_dir, done=False)
   return manager, step
 
@@ -197,7 +200,7 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
       if step % schedule.checkpoint_every == 0 or step == schedule.total_steps:
         path = checkpoints.save(manager, step)
         if on_checkpoint is not None:
-          on_checkpoint(step, path)
+          on_checkpoint(gan, step, path)
       if step % schedule.sample_every == 0 or step == schedule.total_steps:
         write_samples(gan, model_dir, step)
   return values
@@ -225,8 +228,8 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
     global_batch_size: real examples per step over all replicas (each splits
       its share into disc_iters + 1 sub-batches).
     schedule: steps and save/log frequencies.
-    on_checkpoint: on_checkpoint(step, path) after each save of the loop
-      (train_and_eval evaluates there).
+    on_checkpoint: on_checkpoint(gan, step, path) after each save of the
+      loop (train_and_eval evaluates the live GAN there).
     allow_fresh_start: start over if no checkpoint is readable (they move to unreadable/).
 
   Returns:

@@ -78,6 +78,10 @@ def test_train_and_eval_scores_the_live_gan_at_checkpoints(tmp_path):
   model_dir = tmp_path / "run"
   assert _run(model_dir, "--schedule=train_and_eval", "--eval_every_steps=2", *QUICK_EVAL) == 0
   assert _scored_steps(model_dir) == [2]
+  # The record still says what was trained, so tools can rebuild the run from it.
+  operative = (model_dir / "operative_config.gin").read_text()
+  assert "train.gan = @gans.ModularGAN()" in operative
+  assert "train.dataset = @data.bundled_mnist()" in operative
 
 
 def test_a_typo_in_a_binding_is_named(tmp_path, capsys):

@@ -63,8 +63,8 @@ def _fail_then_resume(model_dir, tiny, straight_run, same_state, arm, disarm=Non
   if `disarm` is given, removes the fault and checks that a rerun resumes exactly."""
   kept, os_error = {}, []
 
-  def at_checkpoint(step, path):
-    del path
+  def at_checkpoint(gan, step, path):
+    del gan, path
     if step == 3:
       kept.update(tiny.checkpoint_files(model_dir))
       os_error.append(arm())

@@ -57,8 +57,8 @@ def test_an_inf_loss_stops_unsaved_and_the_run_resumes(tmp_path, tiny, straight_
 def test_a_nan_weight_stops_the_run_naming_the_variable(tmp_path, tiny):
   """A NaN planted in the EMA generator after ckpt-3 is caught by the weight check at step 4
   (the message names no loss: G's losses do not see the EMA twin)."""
-  def poison(step, path):
-    del path
+  def poison(gan, step, path):
+    del gan, path
     if step == 3:
       kernel = gan_holder[0].ema.generator.fc_noise.kernel
       kernel.assign(np.where(np.arange(kernel.shape[-1]) == 7, np.nan, np.asarray(kernel)))
