@@ -35,6 +35,7 @@ import tensorflow as tf
 
 from compare_gan2 import checkpoints
 from compare_gan2 import distribute
+from compare_gan2 import export
 from compare_gan2 import registry
 from compare_gan2 import summaries
 from compare_gan2.data import pipeline
@@ -206,13 +207,29 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
   return values
 
 
+def export_final(gan: keras.Model, model_dir: str, step: int,
+                 strategy: tf.distribute.Strategy) -> str | None:
+  """Exports the (EMA) generator to model_dir/export/<step> once (chief only).
+
+  compare_gan exported a TF-Hub module per evaluated checkpoint; here the
+  final generator is exported when training ends (export.py: compare_gan's
+  hub signature), and `compare_gan2_export_generator` exports any other.
+  """
+  export_dir = os.path.join(model_dir, "export", str(step))
+  if not strategy.extended.should_checkpoint or tf.io.gfile.exists(export_dir):
+    return None
+  export.export_generator(gan, export_dir)
+  logging.info("Exported the generator of step %d to %s", step, export_dir)
+  return export_dir
+
+
 @registry.register(module="compare_gan2.train_lib",
                    denylist=("model_dir", "strategy", "on_checkpoint"))
 def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gin.REQUIRED,
           dataset=gin.REQUIRED, d_optimizer=gin.REQUIRED, g_optimizer=gin.REQUIRED,
           global_batch_size: int = 64, schedule: Schedule = Schedule(),
           on_checkpoint: CheckpointCallback | None = None,
-          allow_fresh_start: bool = False) -> dict[str, float]:
+          allow_fresh_start: bool = False, export_at_end: bool = True) -> dict[str, float]:
   """Trains `gan` on `dataset` until `schedule.total_steps`, resuming if possible.
 
   Call it inside `strategy.scope()` so gin builds the GAN and optimizers there.
@@ -231,6 +248,8 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
     on_checkpoint: on_checkpoint(gan, step, path) after each save of the
       loop (train_and_eval evaluates the live GAN there).
     allow_fresh_start: start over if no checkpoint is readable (they move to unreadable/).
+    export_at_end: export the final generator as a SavedModel to
+      model_dir/export/<total_steps> (`export_final`).
 
   Returns:
     The last logged values.
@@ -246,5 +265,7 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
   train_input = gin.get_configurable(pipeline.train_input)
   iterator = iter(train_input(dataset, strategy, global_batch_size, start_step=step))
   values = _loop(gan, strategy, iterator, manager, schedule, model_dir, step, on_checkpoint)
+  if export_at_end:
+    export_final(gan, model_dir, schedule.total_steps, strategy)
   checkpoints.mark_training_done(model_dir)
   return values

@@ -38,6 +38,7 @@ ALLOWED = {
                                 "compare_gan2.checkpoints", "compare_gan2.experiment"],
     "compare_gan2.summaries": [],
     "compare_gan2.train_lib": ["compare_gan2.checkpoints", "compare_gan2.distribute",
+                               "compare_gan2.export",
                                "compare_gan2.registry", "compare_gan2.summaries",
                                "compare_gan2.data"],
     "compare_gan2.run_config": ["compare_gan2.registry"],

@@ -11,8 +11,10 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from compare_gan2 import export
 from compare_gan2 import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -38,6 +40,10 @@ def test_trains_resumes_and_writes_the_record(tmp_path, capsys):
   assert "ModularGAN.generator = @infogan.Generator()" in operative
   assert "Generator.z_dim = 64" in operative
   assert os.listdir(tmp_path / "samples") == ["step_0000002.png"]
+  # The final generator is exported with compare_gan's hub signature.
+  exported = export.load_generator(str(tmp_path / "export" / "2"))
+  assert exported.z_dim == 64 and exported.generate(np.zeros((2, 64), np.float32)).shape == (
+      2, 28, 28, 1)
   # A longer schedule resumes from ckpt-2 instead of starting over.
   assert _run(tmp_path, "--gin_bindings=train_lib.Schedule.total_steps = 3") == 0
   assert _steps(tmp_path) == [1, 2, 3]  # ckpt-3 added; keep_checkpoints = 3 retires ckpt-0
