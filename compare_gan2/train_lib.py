@@ -232,8 +232,8 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
           allow_fresh_start: bool = False, export_at_end: bool = True) -> dict[str, float]:
   """Trains `gan` on `dataset` until `schedule.total_steps`, resuming if possible.
 
-  Call it inside `strategy.scope()` so gin builds the GAN and optimizers there.
-  The input pipeline is `data.train_input`, through gin (its bindings apply).
+  Call it inside `strategy.scope()` so gin builds the GAN and optimizers there;
+  the input pipeline is `data.train_input`, through gin (its bindings apply).
 
   Args:
     model_dir: where checkpoints, summaries and samples go.
@@ -242,14 +242,12 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
     dataset: a compare_gan2.data dataset.
     d_optimizer: the discriminator's optimizer.
     g_optimizer: the generator's optimizer.
-    global_batch_size: real examples per step over all replicas (each splits
-      its share into disc_iters + 1 sub-batches).
+    global_batch_size: real examples per step over all replicas (split into
+      disc_iters + 1 sub-batches).
     schedule: steps and save/log frequencies.
-    on_checkpoint: on_checkpoint(gan, step, path) after each save of the
-      loop (train_and_eval evaluates the live GAN there).
+    on_checkpoint: on_checkpoint(gan, step, path) after each save (train_and_eval).
     allow_fresh_start: start over if no checkpoint is readable (they move to unreadable/).
-    export_at_end: export the final generator as a SavedModel to
-      model_dir/export/<total_steps> (`export_final`).
+    export_at_end: export the final generator (`export_final`).
 
   Returns:
     The last logged values.
@@ -262,8 +260,8 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
   strategy = strategy or tf.distribute.get_strategy()
   manager, step = _restore_or_start(gan, (d_optimizer, g_optimizer), model_dir, schedule,
                                     allow_fresh_start, strategy, global_batch_size)
-  train_input = gin.get_configurable(pipeline.train_input)
-  iterator = iter(train_input(dataset, strategy, global_batch_size, start_step=step))
+  iterator = iter(gin.get_configurable(pipeline.train_input)(
+      dataset, strategy, global_batch_size, start_step=step))
   values = _loop(gan, strategy, iterator, manager, schedule, model_dir, step, on_checkpoint)
   if export_at_end:
     export_final(gan, model_dir, schedule.total_steps, strategy)
