@@ -232,8 +232,7 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
           allow_fresh_start: bool = False, export_at_end: bool = True) -> dict[str, float]:
   """Trains `gan` on `dataset` until `schedule.total_steps`, resuming if possible.
 
-  Call it inside `strategy.scope()` so gin builds the GAN and optimizers there;
-  the input pipeline is `data.train_input`, through gin (its bindings apply).
+  Call it inside `strategy.scope()` so gin builds the GAN and optimizers there.
 
   Args:
     model_dir: where checkpoints, summaries and samples go.
