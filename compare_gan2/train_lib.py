@@ -233,6 +233,7 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
   """Trains `gan` on `dataset` until `schedule.total_steps`, resuming if possible.
 
   Call it inside `strategy.scope()` so gin builds the GAN and optimizers there.
+  Returns the last logged values.
 
   Args:
     model_dir: where checkpoints, summaries and samples go.
@@ -247,9 +248,6 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
     on_checkpoint: on_checkpoint(gan, step, path) after each save (train_and_eval).
     allow_fresh_start: start over if no checkpoint is readable (they move to unreadable/).
     export_at_end: export the final generator (`export_final`).
-
-  Returns:
-    The last logged values.
 
   Raises:
     DivergenceError: a loss or variable became NaN or Inf (not saved).
