@@ -8,7 +8,8 @@ registers, under stable names:
   normalization and attention layers, for binding their constructor arguments
   (`ops.BatchNorm.decay = 0.9`, `G/ops.BatchNorm.epsilon = 1e-5`);
 - the architectures (`@dcgan.Generator()`, `@resnet_cifar.Discriminator()`, ...),
-  the GAN (`@gans.ModularGAN()`, `@gans.EmaConfig()`, `@gans.normal_latent`),
+  the GANs (`@gans.ModularGAN()`, `@gans.SSGAN()`, `@gans.MSGAN()`,
+  `@gans.EmaConfig()`, `@gans.normal_latent`),
   the training loop (`train_lib.train.*`, `@train_lib.Schedule()`) and
   `distribute.resolve_strategy`;
 - Keras optimizers as `keras.optimizers.<Name>` and learning-rate schedules
@@ -62,6 +63,8 @@ from compare_gan2.evaluation import inception  # noqa: F401  (registers Inceptio
 from compare_gan2.evaluation import mnist_classifier  # noqa: F401  (registers its config)
 from compare_gan2.gans import ema  # noqa: F401  (registers EmaConfig)
 from compare_gan2.gans import modular_gan
+from compare_gan2.gans import msgan
+from compare_gan2.gans import ssgan
 from compare_gan2.metrics import accuracy  # noqa: F401  (the metrics register themselves)
 from compare_gan2.metrics import classifier_metrics  # noqa: F401
 from compare_gan2.metrics import fractal_dimension  # noqa: F401
@@ -110,7 +113,8 @@ def _register_gans() -> None:
   for family in _ARCHITECTURES:
     for cls in (family.Generator, family.Discriminator):
       registry.register_external(cls, module=family.__name__)
-  registry.register_external(modular_gan.ModularGAN, module="compare_gan2.gans")
+  for cls in (modular_gan.ModularGAN, ssgan.SSGAN, msgan.MSGAN):
+    registry.register_external(cls, module="compare_gan2.gans")
 
 
 def _register_all() -> None:
