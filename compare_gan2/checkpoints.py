@@ -297,12 +297,8 @@ def list_checkpoints(model_dir: str) -> list[tuple[int, str]]:
   state = tf.train.get_checkpoint_state(model_dir)
   if state is None:
     return []
-  found = []
-  for path in state.all_model_checkpoint_paths:
-    if not path.startswith("/") and "://" not in path:
-      path = f"{model_dir.rstrip('/')}/{path}"
-    found.append((int(path.rsplit("-", 1)[1]), path))
-  return sorted(found)
+  # get_checkpoint_state already joins relative entries with model_dir.
+  return sorted((int(path.rsplit("-", 1)[1]), path) for path in state.all_model_checkpoint_paths)
 
 
 def mark_training_done(model_dir: str, done: bool = True) -> None:

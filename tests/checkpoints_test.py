@@ -224,3 +224,15 @@ def test_the_configured_learning_rate_wins_over_the_saved_one(tmp_path):
   assert step == 1
   for optimizer in (manager.checkpoint.d_optimizer, manager.checkpoint.g_optimizer):
     assert np.asarray(optimizer.learning_rate) == np.float32(1e-3)
+
+
+def test_listed_paths_work_for_a_relative_model_dir(tmp_path, monkeypatch):
+  """`make demo` passes model_dir=demo_run: listed paths must open from the working directory."""
+  monkeypatch.chdir(tmp_path)
+  gan = _gan(0)
+  manager = checkpoints.make_manager(gan, "run")
+  for step in (1, 2):
+    manager.save(checkpoint_number=step)
+  listed = checkpoints.list_checkpoints("run")
+  assert listed == [(1, os.path.join("run", "ckpt-1")), (2, os.path.join("run", "ckpt-2"))]
+  assert all(tf.io.gfile.exists(path + ".index") for _, path in listed)
