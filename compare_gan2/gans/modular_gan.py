@@ -14,7 +14,7 @@ losses are scaled by 1/replicas because gradients are summed across replicas
 (ENVIRONMENT.md §1). z and the labels of conditional fakes are drawn statelessly
 from (seed, G step, global example index), so a resumed run draws the same.
 
-Variants (SSGAN, S3GAN, ...) override `discriminator_losses`,
+Variants (SSGAN, S3GAN, ...) override `build_heads`, `discriminator_losses`,
 `generator_losses` and `metric_names` only.
 """
 
@@ -124,6 +124,7 @@ class ModularGAN(keras.Model):
     """
     self.generator.build_variables(conditional=self.conditional)
     self.discriminator.build_variables(conditional=self.conditional)
+    self.build_heads()
     if self.ema is not None:
       self.ema.build()
     if getattr(self, "d_optimizer", None) is None:
@@ -131,6 +132,9 @@ class ModularGAN(keras.Model):
     self.d_optimizer.build(self.discriminator.trainable_variables)
     self.g_optimizer.build(self.generator.trainable_variables)
     self.built = True
+
+  def build_heads(self) -> None:
+    """Builds layers a variant attaches to D (after D, before the D optimizer); none here."""
 
   def call(self, z: tf.Tensor, y: tf.Tensor | None = None, training: bool = False) -> tf.Tensor:
     """Samples images: the EMA generator when there is one (as compare_gan exports)."""

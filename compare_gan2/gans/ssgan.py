@@ -101,24 +101,15 @@ class SSGAN(modular_gan.ModularGAN):
     """ModularGAN's values plus compare_gan's `c_real_loss`, `c_fake_loss`, `d_rotation`."""
     return (*super().metric_names(), "c_real_loss", "c_fake_loss", "d_rotation_accuracy")
 
-  def build_networks(self) -> None:
-    """ModularGAN.build_networks with the head built between D and the D optimizer.
+  def build_heads(self) -> None:
+    """Builds the rotation head once D is built (its width is D's feature width).
 
-    The head's width is D's feature width, known only once D is built, and the
-    D optimizer must see the head's variables when it is built; the order of
-    G and D is ModularGAN's, so the same seed gives them the same weights.
+    ModularGAN.build_networks calls this before building the D optimizer, so
+    the optimizer sees the head's variables; G and D are built in ModularGAN's
+    order, so the same seed gives them the same weights.
     """
-    self.generator.build_variables(conditional=self.conditional)
-    self.discriminator.build_variables(conditional=self.conditional)
     if self.rotation:
       ss.build_head(self.discriminator, self.conditional)
-    if self.ema is not None:
-      self.ema.build()
-    if getattr(self, "d_optimizer", None) is None:
-      raise ValueError("compile(d_optimizer=..., g_optimizer=...) before build_networks().")
-    self.d_optimizer.build(self.discriminator.trainable_variables)
-    self.g_optimizer.build(self.generator.trainable_variables)
-    self.built = True
 
   def rotated_per_replica(self, batch_size: int) -> int:
     """n, the examples of a per-replica sub-batch of `batch_size` that get rotated.
