@@ -30,6 +30,9 @@ INSTALL_REQUIRES = [
     "tensorboard>=2.21.0,<2.22",
     # Loads the Inception network for FID/IS from a TF-Hub handle (evaluation/inception.py).
     "tensorflow-hub==0.16.1",
+    # tensorflow_hub 0.16.1 imports pkg_resources, which setuptools >= 81 no
+    # longer ships; torch (the `bench` extra) pulls the newest setuptools.
+    "setuptools<81",
     # MiniBatchKMeans for PRD, as compare_gan's metrics/prd_score.py.
     "scikit-learn>=1.9,<1.10",
     # Metric-over-steps plots and PRD curves (evaluation/results.py, metrics/prd.py).
@@ -44,6 +47,11 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     "test": [
         "pytest>=8.0,<10",
+    ],
+    # benchmarks/ only: the PyTorch twins `make bench` compares against. Never
+    # imported by compare_gan2.
+    "bench": [
+        "torch==2.13.0",
     ],
 }
 

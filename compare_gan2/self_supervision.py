@@ -77,44 +77,57 @@ def make_head(units: int, spectral_norm: layers.SpectralNormArg = False,
                        name=HEAD_NAME)
 
 
-def attach_head(discriminator: keras.Model, head: layers.Linear) -> None:
-  """Hangs `head` on the (unbuilt) discriminator, so it joins D's variables.
+def attach_head(discriminator: keras.Model, head: keras.layers.Layer,
+                attribute: str = HEAD_ATTRIBUTE) -> None:
+  """Hangs `head` on the (unbuilt) discriminator as `attribute`, so it joins D's variables.
 
   Its variables then are D's: trained by the D optimizer, checkpointed with D
   (`checkpoints.network_variables` keys them `score_classify/kernel`, ...).
 
   Raises:
     ValueError: if D is already built (Keras then forbids new sublayers) or
-      already carries a head.
+      already carries a head under `attribute`.
   """
   if discriminator.built:
     raise ValueError(f"{discriminator.name} is already built: give the GAN an unbuilt "
                      "discriminator, so the rotation head can join its variables.")
-  if getattr(discriminator, HEAD_ATTRIBUTE, None) is not None:
-    raise ValueError(f"{discriminator.name} already has a {HEAD_ATTRIBUTE}; use a fresh "
+  if getattr(discriminator, attribute, None) is not None:
+    raise ValueError(f"{discriminator.name} already has a {attribute}; use a fresh "
                      "discriminator per GAN.")
-  setattr(discriminator, HEAD_ATTRIBUTE, head)
+  setattr(discriminator, attribute, head)
 
 
-def build_head(discriminator: keras.Model, conditional: bool) -> None:
-  """Creates the attached head's weights for D's (flattened) feature width.
+def feature_width(discriminator: keras.Model, conditional: bool) -> int:
+  """The width of D's flattened `features`, from tracing D (D must be built).
 
-  D must be built. The width comes from tracing D (no forward pass is run, so
-  no spectral-norm or batch-norm state moves); the weights are created under
-  D's name scope so their paths are `<D>/score_classify/...`.
+  No forward pass is run, so no spectral-norm or batch-norm state moves.
   """
-  head = getattr(discriminator, HEAD_ATTRIBUTE)
   images = tf.TensorSpec((2, *discriminator.image_shape), tf.float32)
   y = tf.TensorSpec((2, discriminator.num_classes), tf.float32) if conditional else None
   trace = tf.function(lambda x, y: discriminator(x, y, training=False).features)
   features = trace.get_concrete_function(images, y).structured_outputs
-  width = int(np.prod(features.shape[1:]))
+  return int(np.prod(features.shape[1:]))
+
+
+def build_head(discriminator: keras.Model, conditional: bool,
+               attributes: tuple[str, ...] = (HEAD_ATTRIBUTE,)) -> None:
+  """Creates the weights of the heads attached under `attributes` for D's feature width.
+
+  D must be built. The weights are created under D's name scope so their
+  paths are `<D>/score_classify/...`.
+  """
+  width = feature_width(discriminator, conditional)
   with keras.name_scope(discriminator.name):
-    head.build((None, width))
+    for attribute in attributes:
+      getattr(discriminator, attribute).build((None, width))
 
 
-def head_logits(discriminator: keras.Model, features: tf.Tensor) -> tf.Tensor:
-  """The attached head on D's features flattened to [N, -1] (ssgan.py:95-99)."""
-  head = getattr(discriminator, HEAD_ATTRIBUTE)
-  flat = tf.reshape(features, [tf.shape(features)[0], -1])
-  return head(flat, training=True)
+def flat_features(features: tf.Tensor) -> tf.Tensor:
+  """D's features as [N, -1], what every head reads (ssgan.py:95-99)."""
+  return tf.reshape(features, [tf.shape(features)[0], -1])
+
+
+def head_logits(discriminator: keras.Model, features: tf.Tensor,
+                attribute: str = HEAD_ATTRIBUTE) -> tf.Tensor:
+  """The head attached as `attribute` on D's features flattened to [N, -1] (ssgan.py:95-99)."""
+  return getattr(discriminator, attribute)(flat_features(features), training=True)

@@ -23,6 +23,7 @@ Differences from compare_gan, each deliberate:
   checkpoints hold it with no extra machinery.
 """
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import keras
@@ -134,25 +135,55 @@ class SSGAN(modular_gan.ModularGAN):
           f"replica(s): the rotation rows per replica must be 4n with n dividing {batch_size}.")
     return n
 
-  def discriminate_rotated(self, batch: modular_gan.SubBatch, fake: tf.Tensor) -> RotatedOutputs:
-    """One D call on reals, fakes and their rotations (compare_gan create_loss, ssgan.py:123-185)."""
-    size = batch.images.shape[0]
+  def rotation_picker(self, size: int) -> Callable[[tf.Tensor], tf.Tensor]:
+    """Picks the n rows of a per-replica sub-batch of `size` that get rotated."""
     stride = size // self.rotated_per_replica(size)
-    pick = lambda t: t[stride - 1::stride]
+    return lambda t: t[stride - 1::stride]
+
+  def rotated_inputs(self, batch: modular_gan.SubBatch, fake: tf.Tensor, real_y: tf.Tensor | None
+                     ) -> tuple[tf.Tensor, tf.Tensor | None, tf.Tensor]:
+    """D's input rows with their labels, and the rotation labels [4n].
+
+    Rows are concat(reals, 3n rotated reals, fakes, 3n rotated fakes), as
+    compare_gan's create_loss (ssgan.py:123-185); `real_y` is the label matrix
+    of the reals (the fakes take `batch.sampled_y`).
+    """
+    pick = self.rotation_picker(batch.images.shape[0])
     real_rotated, labels = ss.rotation_batch(pick(batch.images))
     fake_rotated, _ = ss.rotation_batch(pick(fake))
     n = labels.shape[0] // ss.NUM_ROTATIONS
     images = tf.concat([batch.images, real_rotated[n:], fake, fake_rotated[n:]], axis=0)
     y = None
-    if batch.y is not None:
+    if real_y is not None:
       tile = lambda t: tf.tile(pick(t), [ss.NUM_ROTATIONS - 1, 1])
-      y = tf.concat([batch.y, tile(batch.y), batch.sampled_y, tile(batch.sampled_y)], axis=0)
+      y = tf.concat([real_y, tile(real_y), batch.sampled_y, tile(batch.sampled_y)], axis=0)
+    return images, y, labels
+
+  def split_rows(self, rows: tf.Tensor, size: int) -> tuple[tf.Tensor, ...]:
+    """Splits a per-row output of `rotated_inputs` rows (or of concat(real, fake) without rotation).
+
+    Returns:
+      (upright real rows [size], upright fake rows [size]) and, with rotation,
+      the rotation rows of the reals and of the fakes ([4n] each: the n picked
+      upright rows, then their 3n rotations).
+    """
+    halves = tf.split(rows, 2, axis=0)
+    upright = (halves[0][:size], halves[1][:size])
+    if not self.rotation:
+      return upright
+    pick = self.rotation_picker(size)
+    return (*upright, *[tf.concat([pick(h[:size]), h[size:]], axis=0) for h in halves])
+
+  def discriminate_rotated(self, batch: modular_gan.SubBatch, fake: tf.Tensor) -> RotatedOutputs:
+    """One D call on reals, fakes and their rotations (compare_gan create_loss, ssgan.py:123-185)."""
+    size = batch.images.shape[0]
+    images, y, labels = self.rotated_inputs(batch, fake, batch.y)
     outputs = self.discriminator(images, y=y, training=True)
     head = ss.head_logits(self.discriminator, outputs.features)
-    halves = [tf.split(t, 2, axis=0) for t in (*outputs, head)]
-    upright = [base.DiscriminatorOutput(*[h[i][:size] for h in halves[:3]]) for i in (0, 1)]
-    rows = [tf.concat([pick(halves[3][i][:size]), halves[3][i][size:]], axis=0) for i in (0, 1)]
-    return RotatedOutputs(upright[0], upright[1], rows[0], rows[1], labels)
+    parts = [self.split_rows(t, size) for t in outputs]
+    upright = [base.DiscriminatorOutput(*[p[i] for p in parts]) for i in (0, 1)]
+    real_head, fake_head = self.split_rows(head, size)[2:]
+    return RotatedOutputs(upright[0], upright[1], real_head, fake_head, labels)
 
   def _gan_d_losses(self, batch: modular_gan.SubBatch, fake: tf.Tensor, seed: tf.Tensor,
                     outputs: RotatedOutputs) -> dict[str, tf.Tensor]:
