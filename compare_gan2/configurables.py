@@ -8,7 +8,7 @@ registers, under stable names:
   normalization and attention layers, for binding their constructor arguments
   (`ops.BatchNorm.decay = 0.9`, `G/ops.BatchNorm.epsilon = 1e-5`);
 - the architectures (`@dcgan.Generator()`, `@resnet_cifar.Discriminator()`, ...),
-  the GANs (`@gans.ModularGAN()`, `@gans.SSGAN()`, `@gans.MSGAN()`,
+  the GANs (`@gans.ModularGAN()`, `@gans.SSGAN()`, `@gans.MSGAN()`, `@gans.S3GAN()`,
   `@gans.EmaConfig()`, `@gans.normal_latent`),
   the training loop (`train_lib.train.*`, `@train_lib.Schedule()`) and
   `distribute.resolve_strategy`;
@@ -64,6 +64,7 @@ from compare_gan2.evaluation import mnist_classifier  # noqa: F401  (registers i
 from compare_gan2.gans import ema  # noqa: F401  (registers EmaConfig)
 from compare_gan2.gans import modular_gan
 from compare_gan2.gans import msgan
+from compare_gan2.gans import s3gan
 from compare_gan2.gans import ssgan
 from compare_gan2.metrics import accuracy  # noqa: F401  (the metrics register themselves)
 from compare_gan2.metrics import classifier_metrics  # noqa: F401
@@ -113,7 +114,7 @@ def _register_gans() -> None:
   for family in _ARCHITECTURES:
     for cls in (family.Generator, family.Discriminator):
       registry.register_external(cls, module=family.__name__)
-  for cls in (modular_gan.ModularGAN, ssgan.SSGAN, msgan.MSGAN):
+  for cls in (modular_gan.ModularGAN, ssgan.SSGAN, msgan.MSGAN, s3gan.S3GAN):
     registry.register_external(cls, module="compare_gan2.gans")
 
 

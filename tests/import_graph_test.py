@@ -25,7 +25,7 @@ ALLOWED = {
     "compare_gan2.testing": ["compare_gan2.ops", "compare_gan2.architectures"],
     "compare_gan2.self_supervision": ["compare_gan2.ops"],
     "compare_gan2.gans": ["compare_gan2.gans", "compare_gan2.architectures.base",
-                          "compare_gan2.self_supervision",
+                          "compare_gan2.self_supervision", "compare_gan2.ops.layers",
                           "compare_gan2.losses", "compare_gan2.penalties", "compare_gan2.registry"],
     "compare_gan2.distribute": ["compare_gan2.registry"],
     "compare_gan2.checkpoints": [],

@@ -166,7 +166,7 @@ class ModularGAN(keras.Model):
     y = sampled_y = None
     if self.conditional:
       labels = tf.convert_to_tensor(data["labels"])
-      y = tf.one_hot(labels, self.num_classes)  # unlabelled (-1) rows become zeros
+      y = self.real_labels(data)
       sampled = labels if self.fit_label_distribution else self._global_draw(
           lambda n, s: tf.random.stateless_uniform([n], s, 0, self.num_classes, tf.int32),
           local, seed, 2)
@@ -174,6 +174,10 @@ class ModularGAN(keras.Model):
     pick = lambda t, i: None if t is None else t[i::parts]
     return [SubBatch(pick(images, i), pick(y, i), pick(z, i), pick(sampled_y, i))
             for i in range(parts)]
+
+  def real_labels(self, data: dict[str, tf.Tensor]) -> tf.Tensor:
+    """The label matrix D sees for the reals: one-hot, unlabelled (-1) rows all zeros."""
+    return tf.one_hot(data["labels"], self.num_classes)
 
   def _global_draw(self, draw: Callable, local: tf.Tensor, seed: tf.Tensor, key: int) -> tf.Tensor:
     # Drawn for the global batch and sliced, so example j gets the same value

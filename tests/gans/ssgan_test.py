@@ -72,8 +72,9 @@ def stub_gan(cls, num_classes=0, **kwargs):
   d = gan.discriminator
   d.final_fc.kernel.assign(w["fc"])
   d.final_fc.bias.assign(w["b"])
-  d.rotation_head.kernel.assign(w["head"])
-  d.rotation_head.bias.assign(w["head_b"])
+  if getattr(d, "rotation_head", None) is not None:  # S3GAN without rotation has none
+    d.rotation_head.kernel.assign(w["head"])
+    d.rotation_head.bias.assign(w["head_b"])
   rng = np.random.RandomState(9)
   w["real"], w["fake"] = (rng.uniform(size=(4, *SHAPE)).astype(np.float32) for _ in range(2))
   return gan, w
