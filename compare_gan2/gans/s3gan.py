@@ -149,7 +149,8 @@ class S3GAN(ssgan.SSGAN):
       raise ValueError("S3GAN.use_soft_pred=True needs use_predictor=True.")
     if not kwargs.get("conditional", False):
       raise ValueError("S3GAN needs conditional=True: its labels are what it learns from.")
-    if kwargs.get("penalty_fn", penalties.no_penalty) is not penalties.no_penalty:
+    penalty_fn = kwargs.get("penalty_fn", penalties.no_penalty)
+    if getattr(penalty_fn, "__wrapped__", penalty_fn) is not penalties.no_penalty:  # gin wraps
       raise ValueError("S3GAN takes no penalty_fn (compare_gan's S3GAN has no penalty term).")
     self.project_y, self.use_predictor, self.use_soft_pred = project_y, use_predictor, use_soft_pred
     self.weight_class_loss, self.use_soft_labels = weight_class_loss, use_soft_labels

@@ -116,12 +116,29 @@ class _Entry:
   strict: bool = True  # names[0] itself is required; else any of names will do
 
 
+# SSGAN's and S3GAN's heads are sublayers of D here; compare_gan created them
+# in scopes of their own (ssgan.py:80-102, s3gan.py:124-172).
+_HEAD_SCOPES = (("discriminator/score_classify/", "discriminator_rotation/score_classify/"),
+                ("discriminator/predictor_linear/", "discriminator_predictor/predictor_linear/"),
+                ("discriminator/projection/", "discriminator_projection/"))
+
+
+def _tf1_names(network: keras.Model) -> dict[str, str]:
+  """compare_gan's TF1 name of each variable path of `network`, heads included."""
+  names = base.compare_gan_names(network)
+  for path, name in names.items():
+    for ours, theirs in _HEAD_SCOPES:
+      if name.startswith(ours):
+        names[path] = theirs + name[len(ours):]
+  return names
+
+
 def _below(variable: keras.Variable) -> str:
   return variable.path.split("/", 1)[-1]
 
 
 def _network_entries(label: str, network: keras.Model) -> list[_Entry]:
-  names = base.compare_gan_names(network)
+  names = _tf1_names(network)
   return [_Entry(f"{label}/{_below(v)}", v, (names[v.path],)) for v in network.variables]
 
 
@@ -130,7 +147,7 @@ def _ema_entries(label: str, network: keras.Model, strict: bool) -> list[_Entry]
 
   With strict, trainable variables (the ones compare_gan averages) need their shadow.
   """
-  names = base.compare_gan_names(network)
+  names = _tf1_names(network)
   return [_Entry(f"{label}/{_below(v)}", v, (names[v.path] + EMA_SUFFIX, names[v.path]),
                  strict and v.trainable) for v in network.variables]
 
@@ -141,7 +158,7 @@ def _optimizer_entries(label: str, optimizer: keras.optimizers.Optimizer,
   if not isinstance(optimizer, keras.optimizers.Adam) or optimizer.amsgrad:
     raise ValueError(f"include_optimizer converts TF1 Adam slots into keras.optimizers.Adam "
                      f"(amsgrad=False); the {label} is {type(optimizer).__name__}.")
-  names = base.compare_gan_names(network)
+  names = _tf1_names(network)
   entries = []
   for variable in network.trainable_variables:
     try:

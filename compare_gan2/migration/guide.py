@@ -114,9 +114,11 @@ def _cell(value: Any) -> str:
   return f"`{value!r}`"
 
 
-def _target(spec: names.Param) -> str:
+def _target(spec: names.Param, gan: str) -> str:
+  """Where a parameter goes; ModularGAN's parameters of SSGAN/S3GAN go to that class."""
   if spec.kind == names.MAP:
-    return "<br>".join(f"`{t}`" for t in spec.new) or "(no binding)"
+    targets = [t.replace("gans.ModularGAN.", gan + ".") for t in spec.new]
+    return "<br>".join(f"`{t}`" for t in targets) or "(no binding)"
   return {names.DEAD: "dead: warning", names.FIXED: "only the default",
           names.ACCEPTED: "(no binding)"}[spec.kind]
 
@@ -133,8 +135,9 @@ def _parameter_table() -> list[str]:
       rows.append(f"| `{short}.*` | | error | {conf.error} |")
     elif conf.params is None:
       continue
+    gan = conf.new if conf.new.startswith("gans.") else "gans.ModularGAN"
     for param, spec in (conf.params or {}).items():
-      rows.append(f"| `{short}.{param}` | {_cell(spec.default)} | {_target(spec)} | "
+      rows.append(f"| `{short}.{param}` | {_cell(spec.default)} | {_target(spec, gan)} | "
                   f"{spec.note} |")
   return rows
 

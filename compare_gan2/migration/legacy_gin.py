@@ -99,6 +99,7 @@ def _run(translator: legacy_translate.Translator) -> None:
   translator.architecture()
   builder = legacy_training.dataset(translator)
   legacy_training.gan_options(translator, gan, scope)
+  legacy_training.self_supervised(translator, gan, scope)
   legacy_training.optimizers(translator, gan, scope)
   legacy_networks.networks(translator)
   legacy_training.losses(translator)

@@ -58,7 +58,7 @@ class Configurable:
     params: bindable parameters; None for a TF external that is never translated
       (any parameter is accepted; referencing it is an error unless `new` is set).
     new: the compare_gan2 name for a reference `@selector` (empty: not translatable).
-    error: why any use of it fails (SSGAN, S3GAN).
+    error: why any use of it fails.
   """
   selector: str
   source: str
@@ -80,7 +80,6 @@ _ADAM_LR = "ModularGAN passes g_lr / d_lr"
 _RAW_UNIFORM = RawDefault("tf.random.uniform")
 _RAW_ADAM = RawDefault("tf.train.AdamOptimizer")
 _FLOAT32 = Const("tf.float32")
-_ISSUE_8 = "compare_gan's SSGAN/S3GAN are not available in this release (issue 8)"
 
 G_PARAMS = {
     "batch_norm_fn": Param(None, MAP, ("{family}.Generator.batch_norm",),
@@ -139,6 +138,32 @@ _GAN_PARAMS = {
                                       "{family}.Generator.num_classes",
                                       "{family}.Discriminator.num_classes")),
     "fit_label_distribution": Param(False, MAP, ("gans.ModularGAN.fit_label_distribution",)),
+}
+# The public name: SSGAN and S3GAN take ModularGAN's parameters too (**kwargs).
+GAN_PARAMS = _GAN_PARAMS
+
+
+def _weights(gan: str) -> dict[str, Param]:
+  return {"weight_rotation_loss_d": Param(1.0, MAP, (f"gans.{gan}.weight_rotation_loss_d",), "β"),
+          "weight_rotation_loss_g": Param(0.2, MAP, (f"gans.{gan}.weight_rotation_loss_g",), "α")}
+
+
+_SSGAN_PARAMS = {
+    "self_supervision": Param("rotation_gan", MAP, ("gans.SSGAN.self_supervision",),
+                              '"rotation_only" stays; other strings containing "rotation" '
+                              'become "rotation_gan", any other string "none" (ssgan.py:147,212)'),
+    "rotated_batch_size": Param(REQUIRED, MAP, ("gans.SSGAN.rotated_batch_size",),
+                                "global rotation rows per D or G update, as compare_gan"),
+    **_weights("SSGAN"),
+}
+_S3GAN_PARAMS = {
+    "self_supervision": Param("rotation", MAP, ("gans.S3GAN.self_supervision",),
+                              '"rotation" or "none"'),
+    "rotated_batch_fraction": Param(REQUIRED, MAP, ("gans.S3GAN.rotated_batch_fraction",)),
+    **_weights("S3GAN"),
+    **{name: Param(default, MAP, (f"gans.S3GAN.{name}",)) for name, default in (
+        ("project_y", False), ("use_predictor", False), ("use_soft_pred", False),
+        ("weight_class_loss", 1.0), ("use_soft_labels", False))},
 }
 _NORM_TARGETS = tuple(f"ops.{c}.{{param}}" for c in
                       ("BatchNorm", "ConditionalBatchNorm", "SelfModulatedBatchNorm"))
@@ -267,7 +292,8 @@ _COMPARE_GAN = (
         "save_checkpoints_steps": Param(5000, MAP, ("train_lib.Schedule.checkpoint_every",
                                                     "train_lib.Schedule.sample_every")),
         "keep_checkpoint_max": Param(1000, MAP, ("train_lib.Schedule.keep_checkpoints",))}),
-    Configurable("compare_gan.gans.s3gan.S3GAN", "s3gan.py:39-52", None, error=_ISSUE_8),
+    Configurable("compare_gan.gans.s3gan.S3GAN", "s3gan.py:39-52",
+                 {**_GAN_PARAMS, **_S3GAN_PARAMS}, "gans.S3GAN"),
     Configurable("compare_gan.architectures.arch_ops.self_modulated_batch_norm",
                  "arch_ops.py:370-373", {"num_hidden": Param(
                      32, MAP, ("ops.SelfModulatedBatchNorm.num_hidden",))},
@@ -275,7 +301,8 @@ _COMPARE_GAN = (
     Configurable("compare_gan.architectures.arch_ops.spectral_norm", "arch_ops.py:453-454", {
         "epsilon": Param(1e-12, MAP, ("ops.SpectralNormConfig.epsilon",)),
         "singular_value": Param("left", MAP, ("ops.SpectralNormConfig.singular_value",))}),
-    Configurable("compare_gan.gans.ssgan.SSGAN", "ssgan.py:39-51", None, error=_ISSUE_8),
+    Configurable("compare_gan.gans.ssgan.SSGAN", "ssgan.py:39-51",
+                 {**_GAN_PARAMS, **_SSGAN_PARAMS}, "gans.SSGAN"),
     Configurable("compare_gan.architectures.arch_ops.standardize_batch", "arch_ops.py:194-202", {
         "decay": _norm_param("decay", 0.999, "decay", "dead without moving averages"),
         "epsilon": _norm_param("epsilon", 1e-3, "epsilon"),

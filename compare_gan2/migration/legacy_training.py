@@ -85,6 +85,39 @@ def gan_options(t: lt.Translator, gan: tuple[str, ...], scope: str) -> None:
   t.check_rest(gan, scope)
 
 
+def _ssgan_mode(t: lt.Translator, value: Any, binding: Any) -> Any:
+  """compare_gan SSGAN's self_supervision string as compare_gan2's mode (ssgan.py:147,212)."""
+  if not isinstance(value, str):
+    t.fail(binding, f"SSGAN.self_supervision must be a string, got {value!r}")
+    return lt.SKIP
+  if value == "rotation_only":
+    return value
+  return "rotation_gan" if "rotation" in value else "none"
+
+
+def self_supervised(t: lt.Translator, gan: tuple[str, ...], scope: str) -> None:
+  """SSGAN's and S3GAN's own parameters (rotation, heads, label handling)."""
+  if gan[0] not in (values.SSGAN, values.S3GAN):
+    return
+  short = gan[0].rsplit(".", 1)[-1]
+  if gan[0] == values.S3GAN and not t.conditional:
+    t.fail(t.conditional_source or t.gan_source, "S3GAN needs ModularGAN.conditional = True (compare_gan's "
+                                 "S3GAN reads the labels of every row)")
+  for param in names.CONFIGURABLES[gan[0]].params:
+    if param in names.GAN_PARAMS:
+      continue
+    value, binding = t.layered(gan, param, scope)
+    if value == names.REQUIRED:
+      t.fail(binding or t.gan_source, f"{short}.{param} must be bound (REQUIRED in compare_gan)")
+      continue
+    if param == "self_supervision" and gan[0] == values.SSGAN:
+      value = _ssgan_mode(t, value, binding)
+    elif param == "self_supervision" and value not in ("rotation", "none"):
+      t.fail(binding, f'S3GAN.self_supervision must be "rotation" or "none", got {value!r}')
+      continue
+    t.emit_param(gan[0], param, value, sources=(binding,))
+
+
 def _optimizer(t: lt.Translator, fn: Any, binding: Any) -> tuple[str, dict] | None:
   """(Keras class, {compare_gan2 key: (value, binding)}) of one optimizer factory."""
   ref = t.reference(fn, binding, values.OPTIMIZERS, "an optimizer factory")
@@ -147,6 +180,11 @@ def losses(t: lt.Translator) -> None:
     fn, binding = t.value(selector, "fn")
     ref = t.reference(fn, binding, allowed, what)
     if ref is None:
+      continue
+    if selector == lt.PENALTY and t.gan_target == "gans.S3GAN":
+      if not ref.selector.endswith(".no_penalty"):
+        t.warn(binding, "no effect in compare_gan: its S3GAN never adds the penalty; "
+                        "not translated")
       continue
     t.emit_param(selector, "fn", lt.Gin("@" + names.CONFIGURABLES[ref.selector].new),
                  sources=(binding,))

@@ -22,6 +22,7 @@ from compare_gan2.migration import legacy_values as values
 OPTIONS = "compare_gan.runner_lib.options"
 DATASET = "compare_gan.datasets.dataset"
 MODULAR_GAN = "compare_gan.gans.modular_gan.ModularGAN"
+MODULAR_TARGET = "gans.ModularGAN"
 LOSS = "compare_gan.gans.loss_lib.loss"
 PENALTY = "compare_gan.gans.penalty_lib.penalty"
 Z = "compare_gan.gans.modular_gan.z"
@@ -82,6 +83,7 @@ class Translator:
     self.conditional, self.conditional_source = False, None
     self.num_classes, self.image_shape, self.z_dim = 0, (32, 32, 3), 128
     self.z_dim_source = None
+    self.gan_target, self.gan_source = MODULAR_TARGET, None
 
   # -- helpers -----------------------------------------------------------------
 
@@ -120,7 +122,13 @@ class Translator:
     return value, binding
 
   def emit(self, key: str, value: Any, *sources: Any) -> None:
-    """Writes `key = value` (a later emit of the same key replaces it)."""
+    """Writes `key = value` (a later emit of the same key replaces it).
+
+    ModularGAN's parameters go to the chosen GAN class: gin binds
+    `gans.ModularGAN.x` to ModularGAN only, not to its subclasses.
+    """
+    if key.startswith(MODULAR_TARGET + "."):
+      key = self.gan_target + key[len(MODULAR_TARGET):]
     unique = {id(s): s for s in sources if s is not None}
     self.lines[key] = Line(key, value, tuple(unique.values()))
 
@@ -167,7 +175,7 @@ class Translator:
   # -- the run -----------------------------------------------------------------
 
   def unavailable(self) -> None:
-    """SSGAN / S3GAN anywhere (bindings on them or references to them) fail."""
+    """Configurables with an `error` anywhere (bindings on them or references to them) fail."""
     for key, binding in self.config.bindings.items():
       refs = [v for v in flatten(binding.value) if isinstance(v, parse.Ref)]
       for selector in [binding.selector] + [r.selector for r in refs]:
@@ -185,10 +193,10 @@ class Translator:
     ref = self.reference(value, binding, tuple(values.GAN_CLASSES), "options.gan_class")
     if ref is None:
       return default
-    if ref.selector != MODULAR_GAN:
+    if ref.selector.endswith(".GPUModularGAN"):
       self.warn(binding, "GPUModularGAN (first gin release) is ModularGAN since 9b16cbb")
-    self.emit_param(OPTIONS, "gan_class", Gin(f"@{values.GAN_CLASSES[ref.selector]}()"),
-                    sources=(binding,))
+    self.gan_target, self.gan_source = values.GAN_CLASSES[ref.selector], binding
+    self.emit_param(OPTIONS, "gan_class", Gin(f"@{self.gan_target}()"), sources=(binding,))
     return (ref.selector,) + values.GAN_BASES[ref.selector], ref.scope
 
   def options(self) -> None:

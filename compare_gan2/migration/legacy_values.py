@@ -61,14 +61,21 @@ LATENT_PARAMS: dict[str, tuple[str, ...]] = {
     "tf.random.truncated_normal": ("stddev",),
 }
 
+SSGAN = "compare_gan.gans.ssgan.SSGAN"
+S3GAN = "compare_gan.gans.s3gan.S3GAN"
+_MODULAR = "compare_gan.gans.modular_gan.ModularGAN"
 GAN_CLASSES: dict[str, str] = {
-    "compare_gan.gans.modular_gan.ModularGAN": "gans.ModularGAN",
+    _MODULAR: "gans.ModularGAN",
     "compare_gan.gans.gpu_modular_gan.GPUModularGAN": "gans.ModularGAN",
+    SSGAN: "gans.SSGAN",
+    S3GAN: "gans.S3GAN",
 }
 # A GAN class's own bindings override those of its bases (§5.5).
 GAN_BASES: dict[str, tuple[str, ...]] = {
-    "compare_gan.gans.modular_gan.ModularGAN": (),
-    "compare_gan.gans.gpu_modular_gan.GPUModularGAN": ("compare_gan.gans.modular_gan.ModularGAN",),
+    _MODULAR: (),
+    "compare_gan.gans.gpu_modular_gan.GPUModularGAN": (_MODULAR,),
+    SSGAN: (_MODULAR,),
+    S3GAN: (_MODULAR,),
 }
 
 # dataset.name -> the compare_gan2.data builder (compare_gan2.data.NAMED).

@@ -397,3 +397,45 @@ def test_hub_module_errors_name_the_problem(tmp_path):
   del values["generator/fc_noise/kernel/u_var"]
   with pytest.raises(ValueError, match="lacks 1 variables.*generator/fc_noise/kernel/u_var"):
     migration.convert_hub_module(_hub_module(tmp_path, values), gan)
+
+
+# compare_gan's names of the S3GAN heads (COMPARE_GAN.md part 2 §4.1-4.2:
+# ssgan.py:80-102, s3gan.py:124-172), written out rather than derived.
+S3GAN_HEADS = {
+    "discriminator/score_classify/kernel": "discriminator_rotation/score_classify/kernel",
+    "discriminator/score_classify/kernel/u_var":
+        "discriminator_rotation/score_classify/kernel/u_var",
+    "discriminator/score_classify/bias": "discriminator_rotation/score_classify/bias",
+    "discriminator/predictor_linear/kernel": "discriminator_predictor/predictor_linear/kernel",
+    "discriminator/predictor_linear/kernel/u_var":
+        "discriminator_predictor/predictor_linear/kernel/u_var",
+    "discriminator/predictor_linear/bias": "discriminator_predictor/predictor_linear/bias",
+    "discriminator/projection/kernel": "discriminator_projection/kernel",
+    "discriminator/projection/kernel/u_var": "discriminator_projection/kernel/u_var",
+}
+
+
+def _legacy_head_name(name):
+  slot = next((s for s in ("/Adam_1", "/Adam") if name.endswith(s)), "")
+  variable = name[:len(name) - len(slot)]
+  return S3GAN_HEADS.get(variable, variable) + slot
+
+
+def test_s3gan_heads_come_from_compare_gans_head_scopes(tmp_path):
+  """SSGAN/S3GAN heads (rotation, predictor, projection, with SN) convert from their scopes."""
+  s3gan = [b.replace("gans.ModularGAN", "gans.S3GAN") for b in COMMON + CONFIGS["resnet_biggan"]]
+  configurables.parse_gin([], s3gan + [
+      "gans.S3GAN.rotated_batch_fraction = 1", "gans.S3GAN.project_y = True",
+      "gans.S3GAN.use_predictor = True", "resnet_biggan.Discriminator.project_y = False"],
+      finalize=False)
+  gan = experiment.build(with_dataset=False).gan
+  values = _values(gan, adam=True)
+  legacy = {_legacy_head_name(name): value for name, value in values.items()}
+  assert len(legacy) == len(values) and set(S3GAN_HEADS.values()) <= set(legacy)
+  report = migration.convert_checkpoint(_save(str(tmp_path / "model.ckpt-3"), legacy), gan,
+                                        include_optimizer=True)
+  assert report.missing == report.unmapped == ()
+  _assert_network_holds(gan.discriminator, values)
+  head = gan.discriminator.projection_head
+  np.testing.assert_array_equal(_slot(gan.d_optimizer, head.kernel, "velocity").numpy(),
+                                values["discriminator/projection/kernel/Adam_1"])

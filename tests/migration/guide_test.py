@@ -30,4 +30,6 @@ def test_guide_lists_every_compare_gan_name_and_value():
     assert f'| `"{name}"` | `@data.{builder}()` |' in text
   assert "| `options.batch_size` | REQUIRED | `train_lib.train.global_batch_size` |" in text
   assert "| `@hinge` | `@losses.hinge` |" in text
-  assert "| `SSGAN.*` | | error |" in text
+  assert "| `SSGAN.rotated_batch_size` | REQUIRED | `gans.SSGAN.rotated_batch_size` |" in text
+  assert "| `S3GAN.g_lr` | `0.0002` | `G/{optimizer}.learning_rate` |" in text
+  assert "| `S3GAN.conditional` | `False` | `gans.S3GAN.conditional`" in text

@@ -244,7 +244,7 @@ def test_runner_trains_an_unmodified_compare_gan_file(tmp_path, caplog):
 def test_untranslatable_bindings_fail_naming_file_line_and_binding(tmp_path):
   """Every problem is listed in one GinConfigError, each with its file and line."""
   lines = dict(EXAMPLES["resnet_cifar10.gin"])
-  lines.update({7: "options.gan_class = @SSGAN", 25: "ModularGAN.g_optimizer_fn = "
+  lines.update({7: "options.gan_class = @S3GAN", 25: "ModularGAN.g_optimizer_fn = "
                 "@tf.train.RMSPropOptimizer", 28: "ModularGAN.deprecated_split_disc_calls = True",
                 29: "options.lambda = 1", 30: "Generator.ch = 3"})
   path = tmp_path / "bad.gin"
@@ -252,13 +252,13 @@ def test_untranslatable_bindings_fail_naming_file_line_and_binding(tmp_path):
   with pytest.raises(configurables.GinConfigError) as error:
     legacy_gin.translate([str(path)])
   message = str(error.value)
-  for line, text in ((7, "not available in this release (issue 8)"),
+  for line, text in ((7, "S3GAN.rotated_batch_fraction must be bound"),
                      (25, "@tf.train.RMSPropOptimizer"),
                      (28, "compare_gan2 supports only False here"),
                      (29, "has no parameter 'lambda'"), (30, "ambiguous selector 'Generator'")):
     assert f"{path}:{line}: `{lines[line]}`" in message and text in message
   gin.clear_config()
-  with pytest.raises(configurables.GinConfigError, match=r"bad.gin:7: .*issue 8"):
+  with pytest.raises(configurables.GinConfigError, match=r"bad.gin:30: .*ambiguous selector"):
     configurables.parse_gin([str(path)])  # the runner's parse fails the same way
 
 

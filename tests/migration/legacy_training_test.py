@@ -84,9 +84,9 @@ def _build(tmp_path, text, overrides=()):
   return experiment.build(with_dataset=False).gan
 
 
-def _train_one_step(gan):
-  """One train_step on random images; returns G's weights before it."""
-  batch = 2 * (gan.disc_iters + 1)
+def _train_one_step(gan, per_step=2):
+  """One train_step on random images (`per_step` per D or G update); returns the logs."""
+  batch = per_step * (gan.disc_iters + 1)
   images = tf.random.stateless_uniform([batch, *gan.generator.image_shape], [3, 4])
   labels = tf.range(batch) % max(gan.num_classes, 1)
   before = [v.numpy() for v in gan.generator.trainable_variables]
@@ -194,3 +194,55 @@ def test_unconditional_biggan_needs_projection_and_embedding_off(tmp_path):
   gan = _build(tmp_path, path.read_text())
   assert not gan.conditional and not gan.discriminator.project_y
   _train_one_step(gan)
+
+
+def test_compare_gan_ssgan_file_trains_as_gans_ssgan(tmp_path):
+  """options.gan_class = @SSGAN: SSGAN.* and ModularGAN.* bindings reach gans.SSGAN."""
+  text = _legacy("resnet_cifar_arch", "non_saturating", "no_penalty", "batch_norm", extra=[
+      "options.gan_class = @SSGAN", "SSGAN.rotated_batch_size = 8",
+      'SSGAN.self_supervision = "rotation_only"', "SSGAN.weight_rotation_loss_g = 0.5",
+      "ModularGAN.g_lr = 0.001"])
+  gan = _build(tmp_path, text, ["gans.SSGAN.rotated_batch_size = 4"])  # tiny sub-batches of 2
+  assert type(gan).__name__ == "SSGAN" and gan.self_supervision == "rotation_only"
+  assert (gan.weight_rotation_loss_d, gan.weight_rotation_loss_g) == (1.0, 0.5)
+  assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.001)
+  assert gan.penalty_weight == 10.0
+  values = _train_one_step(gan)
+  assert float(values["d_loss"]) == pytest.approx(float(values["c_real_loss"]), rel=1e-5)
+
+
+def test_compare_gan_s3gan_file_trains_as_gans_s3gan(tmp_path):
+  """options.gan_class = @S3GAN (S3GAN-CO); its penalty is dropped as compare_gan ignored it."""
+  text = _legacy("resnet_biggan_arch", "hinge", "wgangp_penalty", "conditional_batch_norm",
+                 disc_iters=2, extra=[
+                     "options.gan_class = @S3GAN", "options.batch_size = 4",
+                     "ModularGAN.conditional = True", "S3GAN.rotated_batch_fraction = 1",
+                     "S3GAN.project_y = True", "S3GAN.use_predictor = True",
+                     "S3GAN.use_soft_pred = True", "S3GAN.weight_class_loss = 0.4",
+                     "D.spectral_norm = True"])
+  path = tmp_path / "s3gan.gin"
+  path.write_text(text)
+  translation = legacy_gin.translate([str(path)])
+  assert any("S3GAN never adds the penalty" in w for w in translation.warnings)
+  gan = _build(tmp_path, text)
+  assert type(gan).__name__ == "S3GAN" and gan.use_predictor and gan.use_soft_pred
+  assert gan.weight_class_loss == 0.4 and gan.rotation and gan.disc_iters == 2
+  assert inspect.unwrap(gan.penalty_fn) is penalties.no_penalty
+  values = _train_one_step(gan, per_step=4)
+  assert {"class_loss_real", "c_real_loss", "c_fake_loss"} <= set(values)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["options.gan_class = @S3GAN", "S3GAN.rotated_batch_fraction = 1"],
+     "S3GAN needs ModularGAN.conditional = True"),
+    (["options.gan_class = @S3GAN", "ModularGAN.conditional = True",
+      "S3GAN.rotated_batch_fraction = 1", 'S3GAN.self_supervision = "rotation_gan"'],
+     'S3GAN.self_supervision must be "rotation" or "none"'),
+    (["options.gan_class = @SSGAN"], "SSGAN.rotated_batch_size must be bound"),
+])
+def test_bad_self_supervised_bindings_are_named(extra, message, tmp_path):
+  path = tmp_path / "bad.gin"
+  path.write_text(_legacy("resnet_biggan_arch", "hinge", "no_penalty", "conditional_batch_norm",
+                          extra=extra))
+  with pytest.raises(configurables.GinConfigError, match=message):
+    legacy_gin.translate([str(path)])

@@ -53,12 +53,13 @@ def test_writes_a_compare_gan2_file_with_the_mapping_in_its_header(tmp_path, cap
 
 
 def test_untranslatable_file_exits_1_naming_the_line(tmp_path, capsys):
-  """SSGAN is issue 8's: status 1 and the file:line; --lenient writes it with a warning."""
+  """SSGAN without its REQUIRED rotated_batch_size: status 1 and the file:line; --lenient
+  writes the rest with a warning."""
   (tmp_path / "old.gin").write_text(LEGACY.replace("@ModularGAN", "@SSGAN"))
   argv = ["migrate_gin", f"--gin_config={tmp_path / 'old.gin'}", f"--output={tmp_path / 'n.gin'}"]
   assert migrate_gin.main(argv) == 1
-  assert "old.gin:4: `options.gan_class = @SSGAN`: compare_gan's SSGAN/S3GAN are not " \
-         "available in this release (issue 8)" in capsys.readouterr().err
+  assert "old.gin:4: `options.gan_class = @SSGAN`: SSGAN.rotated_batch_size must be bound " \
+         "(REQUIRED in compare_gan)" in capsys.readouterr().err
   assert migrate_gin.main(argv + ["--lenient"]) == 0
   assert "NOT TRANSLATED" in (tmp_path / "n.gin").read_text()
 
