@@ -110,6 +110,23 @@ def masked_class_loss(labels: tf.Tensor, logits: tf.Tensor, available: tf.Tensor
   return tf.math.divide_no_nan(tf.reduce_sum(available * cross_entropy) * replicas, count)
 
 
+def _check_arguments(self_supervision: str, project_y: bool, use_predictor: bool,
+                     use_soft_pred: bool, kwargs: dict[str, Any]) -> None:
+  """Raises a ValueError naming the S3GAN parameter that does not fit the others."""
+  if self_supervision not in MODES:
+    raise ValueError(f"S3GAN.self_supervision must be one of {MODES}, got {self_supervision!r}.")
+  if use_predictor and not project_y:
+    raise ValueError("S3GAN.use_predictor=True needs project_y=True (the predictions are "
+                     "projected; compare_gan s3gan.py:75-76).")
+  if use_soft_pred and not use_predictor:
+    raise ValueError("S3GAN.use_soft_pred=True needs use_predictor=True.")
+  if not kwargs.get("conditional", False):
+    raise ValueError("S3GAN needs conditional=True: its labels are what it learns from.")
+  penalty_fn = kwargs.get("penalty_fn", penalties.no_penalty)
+  if getattr(penalty_fn, "__wrapped__", penalty_fn) is not penalties.no_penalty:  # gin wraps
+    raise ValueError("S3GAN takes no penalty_fn (compare_gan's S3GAN has no penalty term).")
+
+
 class S3GAN(ssgan.SSGAN):
   """Conditional GAN with co-training, rotation, soft or missing labels (compare_gan `S3GAN`)."""
 
@@ -140,18 +157,7 @@ class S3GAN(ssgan.SSGAN):
       ValueError: naming the parameter, for an unknown mode, a predictor
         without projection, an unconditional GAN or a penalty.
     """
-    if self_supervision not in MODES:
-      raise ValueError(f"S3GAN.self_supervision must be one of {MODES}, got {self_supervision!r}.")
-    if use_predictor and not project_y:
-      raise ValueError("S3GAN.use_predictor=True needs project_y=True (the predictions are "
-                       "projected; compare_gan s3gan.py:75-76).")
-    if use_soft_pred and not use_predictor:
-      raise ValueError("S3GAN.use_soft_pred=True needs use_predictor=True.")
-    if not kwargs.get("conditional", False):
-      raise ValueError("S3GAN needs conditional=True: its labels are what it learns from.")
-    penalty_fn = kwargs.get("penalty_fn", penalties.no_penalty)
-    if getattr(penalty_fn, "__wrapped__", penalty_fn) is not penalties.no_penalty:  # gin wraps
-      raise ValueError("S3GAN takes no penalty_fn (compare_gan's S3GAN has no penalty term).")
+    _check_arguments(self_supervision, project_y, use_predictor, use_soft_pred, kwargs)
     self.project_y, self.use_predictor, self.use_soft_pred = project_y, use_predictor, use_soft_pred
     self.weight_class_loss, self.use_soft_labels = weight_class_loss, use_soft_labels
     self._rotates = self_supervision == "rotation"  # metric_names runs before SSGAN sets its mode

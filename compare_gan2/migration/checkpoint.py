@@ -34,6 +34,7 @@ are up to (1−β1)/sqrt(1−β2) times the learning rate (≈ 16× for β = (0.
 the result is for evaluation, sampling and export.
 """
 
+import collections
 import dataclasses
 import os
 import re
@@ -60,9 +61,8 @@ _Reader = Any  # what tf.train.load_checkpoint returns (a pybind CheckpointReade
 class Report:
   """What a conversion did.
 
-  compare_gan2 variables are named as in a compare_gan2 checkpoint:
-  "generator/B1/up_conv1/kernel", "ema_generator/...",
-  "g_optimizer/B1/up_conv1/kernel/momentum", "d_optimizer/iterations".
+  compare_gan2 variables are named as in a compare_gan2 checkpoint ("generator/B1/up_conv1/
+  kernel", "ema_generator/...", "g_optimizer/B1/...kernel/momentum", "d_optimizer/iterations").
 
   Attributes:
     mapped: (compare_gan2 variable, checkpoint name) for every value assigned.
@@ -87,9 +87,7 @@ class Report:
 
   def summary(self, verbose: bool = False) -> str:
     """A printable account; verbose lists every mapped pair."""
-    groups = {}
-    for label, _ in self.mapped:
-      groups[label.split("/", 1)[0]] = groups.get(label.split("/", 1)[0], 0) + 1
+    groups = collections.Counter(label.split("/", 1)[0] for label, _ in self.mapped)
     counts = ", ".join(f"{name} {count}" for name, count in groups.items())
     lines = [f"Mapped {len(self.mapped)} variables ({counts}); G step {self.g_step}, "
              f"D step {self.d_step}."]
@@ -118,9 +116,9 @@ class _Entry:
 
 # SSGAN's and S3GAN's heads are sublayers of D here; compare_gan created them
 # in scopes of their own (ssgan.py:80-102, s3gan.py:124-172).
-_HEAD_SCOPES = (("discriminator/score_classify/", "discriminator_rotation/score_classify/"),
-                ("discriminator/predictor_linear/", "discriminator_predictor/predictor_linear/"),
-                ("discriminator/projection/", "discriminator_projection/"))
+_HEAD_SCOPES = tuple((f"discriminator/{ours}/", f"discriminator_{theirs}/") for ours, theirs in (
+    ("score_classify", "rotation/score_classify"), ("predictor_linear", "predictor/predictor_linear"),
+    ("projection", "projection")))
 
 
 def _tf1_names(network: keras.Model) -> dict[str, str]:
@@ -387,7 +385,7 @@ def write(gan: keras.Model, model_dir: str, step: int | None = None, *,
     overwrite: delete the ckpt-* files model_dir already has (and its index, TRAIN_DONE).
 
   Raises:
-    ValueError: model_dir has checkpoints and not overwrite, or step is not the G step.
+    ValueError: model_dir has checkpoints (without overwrite), or step is not the G step.
   """
   g_step = _step(gan.g_optimizer)
   if step is not None and step != g_step:
@@ -395,8 +393,7 @@ def write(gan: keras.Model, model_dir: str, step: int | None = None, *,
                      "which the runner resumes from.")
   for name in check_model_dir(model_dir, overwrite):
     tf.io.gfile.remove(name)
-  index = os.path.join(model_dir, "checkpoint")
-  if overwrite and tf.io.gfile.exists(index):
+  if overwrite and tf.io.gfile.exists(index := os.path.join(model_dir, "checkpoint")):
     tf.io.gfile.remove(index)
     checkpoints.mark_training_done(model_dir, done=False)
   tf.io.gfile.makedirs(model_dir)
