@@ -76,6 +76,7 @@ setuptools.setup(
     entry_points={
         "console_scripts": [
             "compare_gan2=compare_gan2.main:main",
+            "compare_gan2_pretrain_labeller=compare_gan2_tools.pretrain_labeller:run",
             "compare_gan2_list_configurables=compare_gan2_tools.list_configurables:run",
             "compare_gan2_model_summary=compare_gan2_tools.model_summary:run",
             "compare_gan2_compute_fid_stats=compare_gan2_tools.compute_fid_stats:run",

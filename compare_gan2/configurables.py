@@ -46,6 +46,7 @@ from compare_gan2 import distribute  # noqa: F401  (registers resolve_strategy)
 from compare_gan2 import losses  # noqa: F401  (registers losses)
 from compare_gan2 import penalties  # noqa: F401  (registers penalties)
 from compare_gan2 import preflight
+from compare_gan2 import pretraining  # noqa: F401  (registers the labeller pre-training)
 from compare_gan2 import registry
 from compare_gan2 import train_lib  # noqa: F401  (registers train, Schedule)
 from compare_gan2.architectures import dcgan

@@ -15,6 +15,7 @@ into batches with `train_input` / `eval_input`:
 | `data.npz` | .npz arrays of images and optional labels | custom.py |
 | `data.tfrecord` | TFRecord files of encoded images, optional labels | records.py |
 | `data.LabelOptions` | label subsets (k% per class) and soft labels | labels.py |
+| `data.single_label`, `data.random_label`, `data.cluster_labels` | any dataset relabelled: one class, uniform random classes, k-means clusters (S3GAN baselines) | relabel.py |
 | `data.train_input`, `data.eval_input` | the deterministic, resumable pipeline | pipeline.py |
 
 Element format and the `DatasetInfo` fields: base.py. Order as a pure
@@ -46,6 +47,9 @@ from compare_gan2.data.pipeline import eval_input  # noqa: F401
 from compare_gan2.data.pipeline import train_dataset  # noqa: F401
 from compare_gan2.data.pipeline import train_input  # noqa: F401
 from compare_gan2.data.records import tfrecord  # noqa: F401
+from compare_gan2.data.relabel import cluster_labels  # noqa: F401
+from compare_gan2.data.relabel import random_label  # noqa: F401
+from compare_gan2.data.relabel import single_label  # noqa: F401
 
 # Every `dataset.name` compare_gan accepts (`datasets.py:620-640`), paired with
 # its builder; the gin name is the dataset name with '-' as '_'.

@@ -30,8 +30,12 @@ source is read in full by every pipeline (P times the reading).
 z. With `z_dim` set, each element also carries z = z_fn([z_dim], seed(seed,
 Z, g)), default standard normal (compare_gan drew z in the input pipeline too,
 `gans/modular_gan.py:393-408`); y for conditional sampling is left to the model.
+
+Per-example files (soft labels, cluster labels) are computed over
+`canonical_train_input`: the train split once, in canonical order.
 """
 
+import dataclasses
 from collections.abc import Callable
 
 import tensorflow as tf
@@ -129,6 +133,35 @@ def eval_input(dataset: base.Dataset, batch_size: int | None = None) -> tf.data.
   else:
     examples = source.canonical().map(lambda raw: finish(raw["index"], raw),
                                       num_parallel_calls=_AUTOTUNE, deterministic=True)
+  if batch_size:
+    examples = examples.batch(batch_size)
+  return _deterministic(examples.prefetch(_AUTOTUNE))
+
+
+def canonical_train_input(dataset: base.Dataset, batch_size: int | None = None) -> tf.data.Dataset:
+  """Every train example once, in canonical order, prepared by the eval transform.
+
+  Element c is train example c, the row c of per-example files (soft labels,
+  cluster labels): no label filter (`kept`, `keep`) is applied, labels are
+  the source's (-1 = unlabelled, no per-read relabelling), and the image is
+  prepared by the eval split's deterministic transform (ImageNet: centre
+  crop). Elements: "images", "labels", "index" (int64 canonical index).
+  Batched like `eval_input`.
+  """
+  source, prepare = dataset.train.source, dataset.eval.prepare
+
+  def finish(raw: base.RawElement) -> dict[str, tf.Tensor]:
+    """The eval transform, seeded by the example's index (unused by deterministic ones)."""
+    c = tf.cast(raw["index"], tf.int64)
+    return {"images": prepare(raw, base.example_seed(0, base.CROP, c)),
+            "labels": tf.ensure_shape(tf.cast(raw["label"], tf.int32), []), "index": c}
+
+  if isinstance(source, base.ArraySource):
+    raws = tf.data.Dataset.range(len(source.items)).map(
+        _array_reader(source), num_parallel_calls=_AUTOTUNE, deterministic=True)
+  else:
+    raws = dataclasses.replace(source, keep=None).canonical()
+  examples = raws.map(finish, num_parallel_calls=_AUTOTUNE, deterministic=True)
   if batch_size:
     examples = examples.batch(batch_size)
   return _deterministic(examples.prefetch(_AUTOTUNE))

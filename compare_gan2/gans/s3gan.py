@@ -142,8 +142,8 @@ class S3GAN(ssgan.SSGAN):
       discriminator: as ModularGAN, not yet built.
       self_supervision: "rotation" (eqs. (4)-(5)) or "none".
       rotated_batch_fraction: per-replica sub-batch size / rotation rows.
-      weight_rotation_loss_d: β (S3GAN 0.5, S3GAN-CO 1.0).
-      weight_rotation_loss_g: α (0.2).
+      weight_rotation_loss_d, weight_rotation_loss_g: β (S3GAN 0.5, S3GAN-CO
+        1.0) and α (0.2).
       project_y: add this GAN's projection head, fed with labels for labelled
         rows and predictions for the others; set the architecture's own
         `project_y` False so there is one projection, as in the paper.
@@ -154,8 +154,7 @@ class S3GAN(ssgan.SSGAN):
       **kwargs: ModularGAN arguments; `conditional=True` is required.
 
     Raises:
-      ValueError: naming the parameter, for an unknown mode, a predictor
-        without projection, an unconditional GAN or a penalty.
+      ValueError: naming the parameter that does not fit (`_check_arguments`).
     """
     _check_arguments(self_supervision, project_y, use_predictor, use_soft_pred, kwargs)
     self.project_y, self.use_predictor, self.use_soft_pred = project_y, use_predictor, use_soft_pred
@@ -166,11 +165,15 @@ class S3GAN(ssgan.SSGAN):
                      rotated_batch_fraction=rotated_batch_fraction,
                      weight_rotation_loss_d=weight_rotation_loss_d,
                      weight_rotation_loss_g=weight_rotation_loss_g, **kwargs)
+    self._attach_heads(discriminator)
+
+  def _attach_heads(self, discriminator: keras.Model) -> None:
+    """Projection and predictor heads, spectrally normalized when D is (s3gan.py:139-172)."""
     options = {"spectral_norm": discriminator.spectral_norm}
-    if project_y:
+    if self.project_y:
       ss.attach_head(discriminator, ProjectionHead(self.num_classes, name="projection", **options),
                      PROJECTION)
-    if use_predictor:
+    if self.use_predictor:
       ss.attach_head(discriminator, layers.Linear(
           self.num_classes, kernel_initializer=discriminator.kernel_initializer,
           name="predictor_linear", **options), PREDICTOR)

@@ -53,8 +53,7 @@ ADAM_M, ADAM_V = "/Adam", "/Adam_1"
 G_STEP, D_STEP = "global_step", "global_step_disc"
 _BETA_POWER = re.compile(r"(^|/)beta[12]_power(_\d+)?$")
 _CHECKPOINT_FILE = re.compile(r"^ckpt-(\d+)\.(index|data-\d+-of-\d+)$")
-_LISTED = 10  # names spelled out in an error message
-_Reader = Any  # what tf.train.load_checkpoint returns (a pybind CheckpointReader)
+_LISTED, _Reader = 10, Any  # names spelled out in an error; tf.train.load_checkpoint's type
 
 
 @dataclasses.dataclass(frozen=True)
