@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export TF_ENABLE_ONEDNN_OPTS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: test demo venv clean
+.PHONY: test demo venv clean bench
 
 venv: $(STAMP)
 
@@ -34,6 +34,14 @@ demo: $(STAMP)
 	@echo "Checkpoints, TensorBoard logs and operative_config.gin: $(DEMO_DIR)/"
 	@echo "Sample grids (one per 100 steps): $$(ls -d $(DEMO_DIR)/samples/*.png | tail -1) and earlier"
 	@echo "TensorBoard: $(BIN)/tensorboard --logdir $(DEMO_DIR)"
+
+# Training-step speed: Keras fit vs a bare tf.function step vs a PyTorch eager
+# twin (DCGAN-32, ResNet-CIFAR, BigGAN-128), with the machine's fp32 matmul peak;
+# prints a Markdown table (~15-30 minutes on 2 cores). torch comes from the
+# `bench` extra only; compare_gan2 never imports it. BENCH_ARGS: e.g. --rounds 5.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

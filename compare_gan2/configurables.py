@@ -45,6 +45,7 @@ from compare_gan2 import data  # noqa: F401  (registers datasets and the input p
 from compare_gan2 import distribute  # noqa: F401  (registers resolve_strategy)
 from compare_gan2 import losses  # noqa: F401  (registers losses)
 from compare_gan2 import penalties  # noqa: F401  (registers penalties)
+from compare_gan2 import precision
 from compare_gan2 import preflight
 from compare_gan2 import pretraining  # noqa: F401  (registers the labeller pre-training)
 from compare_gan2 import registry
@@ -158,11 +159,24 @@ def _suggestion(message: str) -> str:
 def _parse_one(parse, where: str) -> None:
   try:
     parse()
-  except (ValueError, SyntaxError, TypeError, tokenize.TokenError) as e:
+  except (ValueError, SyntaxError, TypeError, tokenize.TokenError, OSError) as e:
     message = str(e)
     if where not in message:  # gin names the file for most errors, not all.
       message = f"{where}: {message}"
     raise GinConfigError(f"{message}{_suggestion(message)}") from e
+
+
+def _add_include_root(path: str) -> None:
+  """Lets `include 'gin_configs/...'` inside a shipped config resolve from any directory.
+
+  gin resolves includes against the working directory and its search paths;
+  the folder above a `gin_configs` folder on `path` becomes one.
+  """
+  parts = os.path.abspath(path).split(os.sep)
+  if "gin_configs" in parts[:-1]:
+    root = os.sep.join(parts[:len(parts) - 1 - parts[::-1].index("gin_configs")]) or os.sep
+    if root not in gin.config._LOCATION_PREFIXES:  # pylint: disable=protected-access
+      gin.add_config_file_search_path(root)
 
 
 def parse_gin(config_files: Sequence[str] = (), bindings: Sequence[str] = (),
@@ -182,6 +196,7 @@ def parse_gin(config_files: Sequence[str] = (), bindings: Sequence[str] = (),
   for path in config_files:
     if not os.path.isfile(path):
       raise GinConfigError(f"gin config file not found: {path}")
+    _add_include_root(path)
   # compare_gan's own files and bindings run unchanged: translated, parsed first.
   from compare_gan2.migration import legacy_gin  # pylint: disable=g-import-not-at-top
   legacy, config_files, bindings = legacy_gin.split_legacy(config_files, bindings)
@@ -196,5 +211,8 @@ def parse_gin(config_files: Sequence[str] = (), bindings: Sequence[str] = (),
     preflight.check_bindings(config_files, bindings)
   except preflight.BindingValueError as e:
     raise GinConfigError(str(e)) from e
+  # Layers take the global dtype policy when they are created: set it (the
+  # bound `precision.set_precision.policy`, float32 by default) before anything is built.
+  gin.get_configurable(precision.set_precision)()
   if finalize:
     gin.finalize()

@@ -186,7 +186,12 @@ def check_positive_size(cls: type, image_shape: tuple[int, int, int]) -> None:
 
 
 def discriminator_output(logits: tf.Tensor, features: tf.Tensor) -> DiscriminatorOutput:
-  """Packs logits [B, 1] and features into compare_gan's (sigmoid, logits, features)."""
+  """Packs logits [B, 1] and features into compare_gan's (sigmoid, logits, features).
+
+  Logits (and so probabilities and the GAN losses) are float32 under a mixed
+  dtype policy too (compare_gan2.precision); features keep the compute dtype.
+  """
+  logits = tf.cast(logits, tf.float32)  # a no-op for float32
   return DiscriminatorOutput(tf.sigmoid(logits), logits, features)
 
 

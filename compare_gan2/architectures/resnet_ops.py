@@ -8,6 +8,8 @@
 - `ResampledConv`: compare_gan's `_get_conv` (resnet_ops.py:112-134): "up"
   unpools then convolves, "down" convolves then pools, "none" convolves. The
   layer is named `{up|down|same}_{suffix}` as compare_gan names its scope.
+  "up" runs as `unpool_conv`, a stride-2 transposed convolution that skips the
+  products with the inserted zeros: the same sums in 1/4 of the FLOPs.
 """
 
 from typing import Any
@@ -30,6 +32,36 @@ def unpool(x: tf.Tensor) -> tf.Tensor:
   wide = tf.concat([flat, tf.zeros_like(flat)], axis=2)
   tall = tf.concat([wide, tf.zeros_like(wide)], axis=1)
   return tf.reshape(tall, [-1, 2 * height, 2 * width, channels])
+
+
+def unpool_conv(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+  """conv2d(unpool(x), kernel, stride 1, SAME) without multiplying the zeros.
+
+  Output pixel p of the dense form sums kernel tap a over the unpooled pixel
+  p + a - T (T = (k - 1) // 2, SAME's leading pad), which is non-zero only at
+  an even position 2i. A stride-2 transposed convolution of x with the flipped
+  kernel and leading pad k - 1 - T sums exactly those products, so it computes
+  the same values (up to summation order) with 4x fewer multiply-adds: 3/4 of
+  the unpooled input is zeros. (Generator "up" convolutions dominate the FLOPs
+  of compare_gan's ResNet generators; benchmarks/bench.py.)
+
+  Args:
+    x: [B, H, W, C_in] with static H, W.
+    kernel: [KH, KW, C_in, C_out] conv kernel (applied after unpooling).
+
+  Returns:
+    [B, 2H, 2W, C_out], without bias.
+  """
+  _, height, width, _ = x.shape
+  if None in (height, width):
+    raise ValueError(f"unpool_conv needs static H and W, got shape {x.shape}.")
+  pads = [[0, 0], [0, 0], [0, 0], [0, 0]]
+  for axis, size in ((1, kernel.shape[0]), (2, kernel.shape[1])):
+    lead = (size - 1) // 2
+    pads[axis] = [size - 1 - lead, lead]
+  flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])  # [KH, KW, C_out, C_in]
+  output_shape = tf.stack([tf.shape(x)[0], 2 * height, 2 * width, kernel.shape[-1]])
+  return tf.nn.conv2d_transpose(x, flipped, output_shape, strides=2, padding=pads)
 
 
 def downsample(x: tf.Tensor) -> tf.Tensor:
@@ -56,9 +88,9 @@ class ResampledConv(layers.Conv2D):
     self.suffix = suffix
 
   def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
-    """unpool -> conv, conv -> downsample, or conv, by `scale`."""
+    """unpool -> conv (as `unpool_conv`), conv -> downsample, or conv, by `scale`."""
     if self.scale == "up":
-      inputs = unpool(inputs)
+      return self._add_bias(unpool_conv(inputs, self.normalized_kernel(training)))
     outputs = super().call(inputs, training=training)
     return downsample(outputs) if self.scale == "down" else outputs
 

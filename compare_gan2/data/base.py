@@ -205,15 +205,26 @@ def example_seed(seed: int | tf.Tensor, purpose: int, index: tf.Tensor) -> tf.Te
   return tf.random.experimental.stateless_fold_in(base, tf.cast(index, tf.int64))
 
 
+def _splitmix64(x: tf.Tensor) -> tf.Tensor:
+  """The splitmix64 finalizer (Steele et al. 2014) on uint64: a bijection that mixes every bit."""
+  x = x + tf.constant(0x9E3779B97F4A7C15, tf.uint64)
+  for shift, multiplier in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(shift, tf.uint64)))
+    x = x * tf.constant(multiplier, tf.uint64)  # wraps modulo 2^64
+  return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(31, tf.uint64)))
+
+
 def unit_hash(seed: int, index: tf.Tensor | np.ndarray) -> tf.Tensor:
   """A pseudo-random float64 in [0, 1) per index, fixed by `seed`.
 
-  A keyed permutation of [0, 2^32) evaluated at `index` (scalar or vector),
-  so one example's value does not depend on how many others there are: the
-  exact (array) and streaming label subsets rank examples by the same value.
+  splitmix64 of the index keyed by a mixed seed, evaluated per index (scalar
+  or vector), so one example's value does not depend on how many others
+  there are: the exact (array) and streaming label subsets rank examples by
+  the same value. (tf.random.experimental.index_shuffle over [0, 2^32) gave
+  neighbouring indices nearly equal values and barely moved with the seed.)
   """
-  index = tf.cast(index, tf.int64)
-  span = tf.constant(2**32 - 1, tf.int64)
-  key = tf.constant([seed, 7919], tf.int64)  # 7919: keeps it apart from example_seed.
-  shuffled = tf.random.experimental.index_shuffle(index % (span + 1), key, span)
-  return tf.cast(shuffled, tf.float64) / 2.0**32
+  index = tf.cast(tf.cast(index, tf.int64), tf.uint64)
+  key = _splitmix64(tf.constant(seed, tf.uint64) ^ tf.constant(7919, tf.uint64))
+  mixed = _splitmix64(tf.bitwise.bitwise_xor(index, key))
+  top = tf.bitwise.right_shift(mixed, tf.constant(11, tf.uint64))  # 53 bits: exact in float64
+  return tf.cast(top, tf.float64) / 2.0**53

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from compare_gan2 import losses
 from compare_gan2 import penalties
+from compare_gan2 import precision
 from compare_gan2 import registry
 from compare_gan2.architectures import base
 from compare_gan2.gans import ema as ema_lib
@@ -113,7 +114,9 @@ class ModularGAN(keras.Model):
               g_optimizer: keras.optimizers.Optimizer, **kwargs) -> None:
     """Sets the two optimizers (TTUR: give them different learning rates)."""
     super().compile(**kwargs)
-    self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+    # Under mixed_float16 both get a dynamic loss scale (precision.py); else unchanged.
+    self.d_optimizer = precision.loss_scale_optimizer(d_optimizer)
+    self.g_optimizer = precision.loss_scale_optimizer(g_optimizer)
 
   def build_networks(self) -> None:
     """Builds G, D, the EMA twin and both optimizers, from shapes alone.
@@ -188,20 +191,24 @@ class ModularGAN(keras.Model):
 
   def _d_step(self, batch: SubBatch, seed: tf.Tensor) -> None:
     # compare_gan generates the fakes before the D update, without G gradients.
-    fake = tf.stop_gradient(self.generator(batch.z, batch.sampled_y, training=True))
+    # Images and losses are float32 under any policy (precision.py); casts of
+    # float32 are no-ops.
+    fake = self.generator(batch.z, batch.sampled_y, training=True)
+    fake = tf.stop_gradient(tf.cast(fake, tf.float32))
     variables = self.discriminator.trainable_variables
     with tf.GradientTape() as tape:
       values = self.discriminator_losses(batch, fake, seed)
-      loss = values["d_loss"] / _replica()[1]
+      # scale_loss: the float16 loss scale (precision.py), which apply() divides out.
+      loss = self.d_optimizer.scale_loss(tf.cast(values["d_loss"], tf.float32) / _replica()[1])
     self.d_optimizer.apply(tape.gradient(loss, variables), variables)
     self._track(values)
 
   def _g_step(self, batch: SubBatch, seed: tf.Tensor) -> None:
     variables = self.generator.trainable_variables
     with tf.GradientTape() as tape:
-      fake = self.generator(batch.z, batch.sampled_y, training=True)
+      fake = tf.cast(self.generator(batch.z, batch.sampled_y, training=True), tf.float32)
       values = self.generator_losses(batch, fake, seed)
-      loss = values["g_loss"] / _replica()[1]
+      loss = self.g_optimizer.scale_loss(tf.cast(values["g_loss"], tf.float32) / _replica()[1])
     self.g_optimizer.apply(tape.gradient(loss, variables), variables)
     if self.ema is not None:
       self.ema.update(self.g_optimizer.iterations)

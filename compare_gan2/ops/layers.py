@@ -46,15 +46,17 @@ class KernelLayer(keras.layers.Layer):
 
   def _build_kernel(self, kernel_shape: tuple[int, ...], bias_size: int) -> None:
     """Creates kernel, u_var (if SN) and bias, in compare_gan's order."""
+    # autocast=False: `normalized_kernel` reads both in float32 and casts the
+    # result, so spectral norm runs in float32 under a mixed policy too.
     self.kernel = self.add_weight(
-        name="kernel", shape=kernel_shape, initializer=self.kernel_initializer)
+        name="kernel", shape=kernel_shape, initializer=self.kernel_initializer, autocast=False)
     self.u_var = None
     if self.spectral_norm:
       self.u_var = self.add_weight(
           name="u_var",
           shape=sn.u_shape(kernel_shape, self.spectral_norm.singular_value),
           initializer=keras.initializers.RandomNormal(stddev=1.0),
-          trainable=False,
+          trainable=False, autocast=False,
           # Every replica computes the same u from the same mirrored kernel.
           aggregation="only_first_replica")
     self.bias = None
@@ -70,16 +72,15 @@ class KernelLayer(keras.layers.Layer):
         inference when the config says `update_in_inference`).
 
     Returns:
-      A tensor of the kernel's shape.
+      A tensor of the kernel's shape in the layer's compute dtype.
     """
     kernel = tf.convert_to_tensor(self.kernel)
-    if not self.spectral_norm:
-      return kernel
-    kernel_sn, new_u, _ = sn.normalize(
-        kernel, tf.convert_to_tensor(self.u_var), self.spectral_norm)
-    if training or self.spectral_norm.update_in_inference:
-      self.u_var.assign(new_u)
-    return kernel_sn
+    if self.spectral_norm:
+      kernel, new_u, _ = sn.normalize(
+          kernel, tf.convert_to_tensor(self.u_var), self.spectral_norm)
+      if training or self.spectral_norm.update_in_inference:
+        self.u_var.assign(new_u)
+    return tf.cast(kernel, self.compute_dtype)  # a no-op in float32
 
   def _add_bias(self, outputs: tf.Tensor) -> tf.Tensor:
     return outputs if self.bias is None else tf.nn.bias_add(outputs, self.bias)

@@ -162,12 +162,14 @@ class BatchNorm(keras.layers.Layer):
   def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
     """Normalizes `inputs` per channel (see the class docstring for statistics)."""
     mean, variance = self._moments(inputs, training)
-    x = tf.cast(inputs, tf.float32)
-    outputs = (x - mean) * tf.math.rsqrt(variance + self.epsilon)
-    if self.gamma is not None:
-      outputs *= tf.cast(self.gamma, tf.float32)
-    if self.beta is not None:
-      outputs += tf.cast(self.beta, tf.float32)
+    # compare_gan's tf.nn.batch_normalization (arch_ops.py:306-312), which folds
+    # gamma into rsqrt(var + eps) and mean into the offset: x·s + (beta − mean·s),
+    # two passes over x instead of four.
+    outputs = tf.nn.batch_normalization(
+        tf.cast(inputs, tf.float32), mean, variance,
+        offset=None if self.beta is None else tf.cast(self.beta, tf.float32),
+        scale=None if self.gamma is None else tf.cast(self.gamma, tf.float32),
+        variance_epsilon=self.epsilon)
     return tf.cast(outputs, inputs.dtype)
 
   def compute_output_shape(self, input_shape: tuple) -> tuple:
