@@ -74,12 +74,7 @@ def _split_score(index: np.ndarray) -> np.ndarray:
 def eval_mask() -> np.ndarray:
   """Bool [10000]: which bundled examples form the eval split (100 per class)."""
   _, labels = load_bundled_mnist()
-  score = _split_score(np.arange(len(labels)))
-  rank = np.empty(len(labels), np.int64)
-  for group in np.unique(labels):
-    members = np.flatnonzero(labels == group)
-    rank[members[np.argsort(score[members], kind="stable")]] = np.arange(len(members))
-  return rank < EVAL_PER_CLASS
+  return labels_lib.ranks_by_score(labels, _split_score(np.arange(len(labels)))) < EVAL_PER_CLASS
 
 
 def mnist_prepare(resolution: int, channels: int, upscale: str) -> base.PrepareFn:

@@ -95,7 +95,14 @@ def ranks(labels: np.ndarray, seed: int, class_balanced: bool = True) -> np.ndar
   the same seed picks the same examples however the array is used.
   """
   labels = np.asarray(labels)
-  score = base.unit_hash(seed, np.arange(len(labels))).numpy()
+  return ranks_by_score(labels, base.unit_hash(seed, np.arange(len(labels))).numpy(),
+                        class_balanced)
+
+
+def ranks_by_score(labels: np.ndarray, score: np.ndarray, class_balanced: bool = True
+                   ) -> np.ndarray:
+  """Each example's rank by `score` within its class (or all labelled ones); -1 for label -1."""
+  labels = np.asarray(labels)
   rank = np.full(len(labels), -1, np.int64)
   groups = np.unique(labels[labels >= 0]) if class_balanced else [None]
   for group in groups:

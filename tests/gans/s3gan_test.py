@@ -6,13 +6,11 @@ and compare_gan s3gan.py:96-321 written here, on ssgan_test's stub D
 has two labelled and two unlabelled (all-zero label row) real images.
 """
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from compare_gan2 import checkpoints
-from compare_gan2 import losses
 from compare_gan2 import penalties
 from compare_gan2 import testing
 from compare_gan2.gans import modular_gan
@@ -170,21 +168,8 @@ def _batches(steps):
 
 
 def train(strategy, steps=2, **kwargs):
-  with strategy.scope():
-    keras.utils.set_random_seed(7)
-    g = testing.TinyGenerator(helpers.SHAPE, z_dim=3, num_classes=CLASSES)
-    d = testing.TinyDiscriminator(helpers.SHAPE, num_classes=CLASSES, spectral_norm=True)
-    gan = s3gan.S3GAN(g, d, loss_fn=losses.hinge, conditional=True, seed=3, **kwargs)
-    gan.compile(d_optimizer=keras.optimizers.Adam(0.05, beta_1=0.5),
-                g_optimizer=keras.optimizers.Adam(0.05, beta_1=0.5))
-    gan.build_networks()
-  replicas = strategy.num_replicas_in_sync
-  step = tf.function(lambda images, labels: strategy.run(
-      gan.train_step, args=({"images": images, "labels": labels},)))
-  logs = {}
-  for data in _batches(steps):
-    logs = step(*(testing.split_batch(strategy, data) if replicas > 1 else data))
-  return gan, {k: float(strategy.reduce("MEAN", v, axis=None)) for k, v in logs.items()}
+  """ssgan_test's tiny conditional GAN, as an S3GAN, on `_batches`."""
+  return helpers.train(s3gan.S3GAN, strategy, True, batches=_batches(steps), **kwargs)
 
 
 CO_TRAINING = {"project_y": True, "use_predictor": True, "use_soft_pred": True,

@@ -155,8 +155,12 @@ def _batch(size, seed, num_classes=3):
           rng.randint(0, num_classes, size).astype(np.int32))
 
 
-def train(cls, strategy, conditional, steps=2, **kwargs):
-  """`steps` train steps of a tiny conditional-or-not GAN; returns (gan, logs)."""
+def train(cls, strategy, conditional, steps=2, batches=None, **kwargs):
+  """`steps` train steps of a tiny conditional-or-not GAN; returns (gan, logs).
+
+  `batches` (images, labels) replaces the default random batches of 16 (S3GAN's
+  tests pass ones with unlabelled rows).
+  """
   with strategy.scope():
     keras.utils.set_random_seed(7)
     classes = 3 if conditional else 0
@@ -170,8 +174,7 @@ def train(cls, strategy, conditional, steps=2, **kwargs):
   step = tf.function(lambda images, labels: strategy.run(
       gan.train_step, args=({"images": images, "labels": labels},)))
   logs = {}
-  for i in range(steps):
-    data = _batch(16, seed=i)
+  for data in batches if batches is not None else (_batch(16, seed=i) for i in range(steps)):
     logs = step(*(testing.split_batch(strategy, data) if replicas > 1 else data))
   return gan, {k: float(strategy.reduce("MEAN", v, axis=None)) if replicas > 1 else float(v)
                for k, v in logs.items()}
