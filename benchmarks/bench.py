@@ -21,7 +21,8 @@ and warmed up once; the driver then runs `--rounds` interleaved rounds (the way
 order rotates each round, and each round starts with a fresh fp32 matmul peak
 measurement), so load from other jobs spreads over all ways. A round times
 `steps` steps per way; the table gives min and median over rounds of the mean
-ms/step. FLOPs are the conv + matmul FLOPs of the ops the traced TF step runs
+ms/step, and "vs PyTorch" / "vs bare" as the median over rounds of the ratio
+within a round (ways of a round run back to back, so slow drift cancels). FLOPs are the conv + matmul FLOPs of the ops the traced TF step runs
 (tf_ways.matmul_flops, TF's own formulas), cross-checked against
 torch.utils.flop_counter on the twin. Prints Markdown; not a test.
 """
@@ -83,7 +84,11 @@ def _parse_args(argv):
   parser.add_argument("--warmup", type=int, default=2)
   parser.add_argument("--threads", type=int, default=0,
                       help="threads per framework (0: each framework's default, all cores)")
-  args = parser.parse_args(argv)
+  return per_model(parser, parser.parse_args(argv))
+
+
+def per_model(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+  """Turns --steps and --batch (one value per model, or None) into {model: value}."""
   for name, default in (("steps", DEFAULT_STEPS), ("batch", DEFAULT_BATCH)):
     given = getattr(args, name)
     if given is not None and len(given) != len(args.models):
@@ -124,12 +129,21 @@ def _rounds(args, workers: dict, peak: Worker) -> tuple[dict, list]:
   return times, peaks
 
 
+def paired(values: list, reference: list) -> float:
+  """Median over rounds of this way's time / the reference way's time in the same round.
+
+  Ways of a round run back to back, so a ratio within a round cancels the
+  load drift between rounds that a ratio of medians would keep.
+  """
+  return statistics.median(v / r for v, r in zip(values, reference))
+
+
 def _row(args, model, way, values, info, ref, peak) -> str:
   median = statistics.median(values)
   images = 2 * args.batch[model]
   gflops = ref[(model, "bare tf.function")]["flops"] / median / 1e9
-  vs_torch = median / statistics.median(ref[(model, "PyTorch eager")]["times"])
-  vs_bare = median / statistics.median(ref[(model, "bare tf.function")]["times"]) - 1
+  vs_torch = paired(values, ref[(model, "PyTorch eager")]["times"])
+  vs_bare = paired(values, ref[(model, "bare tf.function")]["times"]) - 1
   return (f"| {model} | {way} | {1000 * min(values):.0f} | {1000 * median:.0f} | "
           f"{images / median:.1f} | {info['rss_mib']:.0f} | {vs_torch:.2f} | "
           f"{100 * vs_bare:+.1f}% | {gflops:.1f} | {100 * gflops / peak:.0f}% |")
@@ -158,6 +172,10 @@ def _report(args, infos: dict, times: dict, peaks: list, load: tuple) -> None:
   for model in args.models:
     for way in WAYS:
       print(_row(args, model, way, times[(model, way)], infos[(model, way)], ref, peak))
+  print("\nms/step per round (in run order; the way order rotates each round):")
+  for (model, way), values in times.items():
+    print(f"- {model} / {way}: {', '.join(f'{1000 * v:.0f}' for v in values)}")
+  print(f"- fp32 matmul peak GFLOP/s: {', '.join(f'{p:.1f}' for p in peaks)}")
 
 
 def main(argv: list[str] | None = None) -> None:

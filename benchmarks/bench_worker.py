@@ -69,8 +69,11 @@ class TfWay:
   """Keras fit or the bare tf.function step of a compare_gan2 model."""
 
   def __init__(self, spec: dict):
+    import naive_ops  # pylint: disable=g-import-not-at-top
     import tf_ways  # pylint: disable=g-import-not-at-top
     tf_ways.set_threads(spec.get("threads") or 0)
+    for change in spec.get("naive", ()):  # benchmarks/speedups.py's "before" variants
+      naive_ops.revert(change)
     self.tf_ways = tf_ways
     self.gan = tf_ways.build_gan(spec["model"], spec.get("ch"))
     batch = tf_ways.make_batch(spec["model"], 2 * spec["batch"])

@@ -6,7 +6,11 @@ would write it: NCHW, `nn.Conv2d`, `nn.BatchNorm2d`,
 `torch.nn.utils.parametrizations.spectral_norm` (a reparametrization whose
 gradient passes through σ, as compare_gan's and ours, Miyato et al. 2018,
 Algorithm 1). Weight initialisation and the position of TF's asymmetric SAME
-padding differ: the twins are for timing, not for matching values.
+padding differ: the twins are for timing, not for matching values. The ResNet
+resampling convolutions use the same algorithms as compare_gan2
+(`unpool_conv`, `conv_downsample`), so both frameworks run the same FLOPs;
+a straightforward port (unpool or upsample, then conv; conv, then pool) runs
+more (benchmarks/bench.py's FLOP line gives ours).
 
 - DCGAN-32: compare_gan `architectures/dcgan.py` (Radford et al. 2016), no
   norms, no spectral norm (compare_gan2.architectures.dcgan defaults).
@@ -48,6 +52,19 @@ def unpool_conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
   weight = conv.weight.flip(2, 3).transpose(0, 1)  # [C_in, C_out, k, k]
   return F.conv_transpose2d(x, weight, conv.bias, stride=2, padding=(k - 1) // 2,
                             output_padding=1)
+
+
+def conv_downsample(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+  """avg_pool2d(conv(x), 2) in one strided conv, as compare_gan2's resnet_ops.conv_downsample.
+
+  1x1: pool first. kxk: a stride-2 (k+1)x(k+1) conv with the kernel averaged
+  over the pool's four offsets (even sizes, as every benchmarked map).
+  """
+  if conv.kernel_size == (1, 1):
+    return conv(F.avg_pool2d(x, 2))
+  w = conv.weight
+  pooled = sum(F.pad(w, (left, 1 - left, top, 1 - top)) for top in (0, 1) for left in (0, 1))
+  return F.conv2d(x, 0.25 * pooled, conv.bias, stride=2, padding=(w.shape[-1] - 1) // 2)
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -111,8 +128,7 @@ class ResBlock(nn.Module):
   def _resample_conv(self, conv, x):
     if self.scale == "up":
       return unpool_conv(conv, x)
-    x = conv(x)
-    return F.avg_pool2d(x, 2) if self.scale == "down" else x
+    return conv_downsample(conv, x) if self.scale == "down" else conv(x)
 
   def forward(self, x: torch.Tensor) -> torch.Tensor:
     """The block (or attention) output."""
@@ -209,18 +225,17 @@ class BigGanBlock(nn.Module):
   def _up_conv(self, conv, x):
     return unpool_conv(conv, x) if self.scale == "up" else conv(x)
 
-  def _pool(self, x):
-    return F.avg_pool2d(x, 2) if self.scale == "down" else x
+  def _down_conv(self, conv, x):
+    return conv_downsample(conv, x) if self.scale == "down" else conv(x)
 
   def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
     """The block output (c conditions G blocks only)."""
     h = F.relu(self.bn1(x, c) if self.gen else x)
     h = self._up_conv(self.conv1, h) if self.gen else self.conv1(h)
     h = F.relu(self.bn2(h, c) if self.gen else h)
-    h = self.conv2(h) if self.gen else self._pool(self.conv2(h))
+    h = self.conv2(h) if self.gen else self._down_conv(self.conv2, h)
     if self.shortcut is not None:
-      s = self._up_conv(self.shortcut, x) if self.gen else self._pool(self.shortcut(x))
-      h = h + s
+      h = h + (self._up_conv(self.shortcut, x) if self.gen else self._down_conv(self.shortcut, x))
     return h
 
 

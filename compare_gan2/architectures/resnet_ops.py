@@ -9,7 +9,9 @@
   unpools then convolves, "down" convolves then pools, "none" convolves. The
   layer is named `{up|down|same}_{suffix}` as compare_gan names its scope.
   "up" runs as `unpool_conv`, a stride-2 transposed convolution that skips the
-  products with the inserted zeros: the same sums in 1/4 of the FLOPs.
+  products with the inserted zeros (the same sums in 1/4 of the FLOPs), and
+  "down" as `conv_downsample`, one stride-2 convolution (2.25x fewer FLOPs for
+  3x3, 4x fewer for 1x1). Both are exact up to float summation order.
 """
 
 from typing import Any
@@ -69,6 +71,37 @@ def downsample(x: tf.Tensor) -> tf.Tensor:
   return tf.nn.avg_pool2d(x, ksize=2, strides=2, padding="SAME")
 
 
+def conv_downsample(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+  """downsample(conv2d(x, kernel, stride 1, SAME)) in one strided convolution.
+
+  Average pooling is linear, so it commutes with a 1x1 convolution (pool
+  first: 4x fewer multiply-adds), and pooling a KxK convolution's output equals
+  a stride-2 (K+1)x(K+1) convolution whose kernel is the average of the KxK
+  kernel at the pool's four offsets (for 3x3: 4 instead of 9 multiply-adds
+  per input pixel, and no pooling pass). Odd H or W, where SAME pooling
+  averages fewer cells at the border, keep the two-step form.
+
+  Args:
+    x: [B, H, W, C_in].
+    kernel: [KH, KW, C_in, C_out] conv kernel (applied before pooling).
+
+  Returns:
+    [B, ceil(H/2), ceil(W/2), C_out], without bias.
+  """
+  kh, kw = kernel.shape[:2]
+  _, height, width, _ = x.shape
+  if kh == kw == 1:
+    return tf.nn.conv2d(downsample(x), kernel, strides=1, padding="SAME")
+  if height is None or width is None or height % 2 or width % 2:
+    return downsample(tf.nn.conv2d(x, kernel, strides=1, padding="SAME"))
+  shifted = [tf.pad(kernel, [[top, 1 - top], [left, 1 - left], [0, 0], [0, 0]])
+             for top in (0, 1) for left in (0, 1)]
+  pooled_kernel = tf.add_n(shifted) * 0.25
+  pads = [[0, 0], [(kh - 1) // 2, kh - 1 - (kh - 1) // 2],
+          [(kw - 1) // 2, kw - 1 - (kw - 1) // 2], [0, 0]]
+  return tf.nn.conv2d(x, pooled_kernel, strides=2, padding=pads)
+
+
 def scope_name(scale: str, suffix: str) -> str:
   """compare_gan's conv scope: "up_conv1", "down_conv_shortcut", "same_conv2"."""
   if scale not in SCALES:
@@ -88,11 +121,12 @@ class ResampledConv(layers.Conv2D):
     self.suffix = suffix
 
   def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
-    """unpool -> conv (as `unpool_conv`), conv -> downsample, or conv, by `scale`."""
+    """unpool -> conv (`unpool_conv`), conv -> downsample (`conv_downsample`) or conv."""
     if self.scale == "up":
       return self._add_bias(unpool_conv(inputs, self.normalized_kernel(training)))
-    outputs = super().call(inputs, training=training)
-    return downsample(outputs) if self.scale == "down" else outputs
+    if self.scale == "down":
+      return self._add_bias(conv_downsample(inputs, self.normalized_kernel(training)))
+    return super().call(inputs, training=training)
 
   def compute_output_shape(self, input_shape: tuple) -> tuple:
     """The output shape, without running the layer."""

@@ -51,3 +51,41 @@ def test_resampled_conv_config_round_trip_and_bad_scale():
   assert clone.get_config() == conv.get_config() and clone.name == "down_conv_shortcut"
   with pytest.raises(ValueError, match="scale must be one of"):
     resnet_ops.ResampledConv(3, scale="sideways")
+
+
+def _naive(scale: str, x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+  """compare_gan's formulation: unpool -> stride-1 conv, or stride-1 conv -> pool."""
+  if scale == "up":
+    return tf.nn.conv2d(resnet_ops.unpool(x), kernel, 1, "SAME")
+  return resnet_ops.downsample(tf.nn.conv2d(x, kernel, 1, "SAME"))
+
+
+def _fast(scale: str, x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+  return (resnet_ops.unpool_conv if scale == "up" else resnet_ops.conv_downsample)(x, kernel)
+
+
+@pytest.mark.parametrize("scale", ["up", "down"])
+@pytest.mark.parametrize("kernel_size", [1, 3, 4])
+@pytest.mark.parametrize("height,width", [(4, 6), (5, 3)])
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "tf_function"])
+def test_fast_resampling_equals_compare_gans_order(scale, kernel_size, height, width, graph):
+  """unpool_conv / conv_downsample give the values and gradients of the two-step form.
+
+  Even and odd sizes (odd "down" falls back to the two-step form, as SAME
+  pooling averages fewer border cells there), odd and even kernels.
+  """
+  rng = np.random.RandomState(kernel_size + height)
+  x = tf.constant(rng.randn(2, height, width, 3).astype(np.float32))
+  kernel = tf.constant(rng.randn(kernel_size, kernel_size, 3, 5).astype(np.float32))
+
+  def values_and_gradients(fn):
+    with tf.GradientTape() as tape:
+      tape.watch([x, kernel])
+      out = fn(scale, x, kernel)
+      loss = tf.reduce_sum(tf.square(out))  # non-linear, so gradients depend on the values
+    return [out, *tape.gradient(loss, [x, kernel])]
+
+  run = tf.function(values_and_gradients) if graph else values_and_gradients
+  for fast, naive in zip(run(_fast), run(_naive)):
+    assert fast.shape == naive.shape
+    np.testing.assert_allclose(fast, naive, rtol=1e-4, atol=1e-4)
