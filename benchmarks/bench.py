@@ -4,12 +4,16 @@ r"""Training-step speed of compare_gan2 vs a PyTorch twin, against the machine's
         [--models DCGAN-32 ResNet-CIFAR BigGAN-128] [--steps 4 2 2]
         [--batch 64 64 4] [--biggan_ch 32]
 
-For each model three ways run the same train step (one D update, then one G
+For each model these ways run the same train step (one D update, then one G
 update, each on `batch` real images and `batch` fakes; disc_iters 1):
 - "Keras fit": `ModularGAN.fit`, as a user trains it;
 - "bare tf.function": `tf.function(gan.train_step)`, nothing around it;
 - "PyTorch eager": the twin in benchmarks/torch_twins.py, whose G and D
-  parameter counts are asserted equal to ours.
+  parameter counts are asserted equal to ours, written as PyTorch GAN
+  libraries write it (the reference of "vs PyTorch");
+- "PyTorch eager, our resampling" (ResNet models): the same twin with
+  compare_gan2's up/down convolution algorithms, i.e. our FLOPs, which
+  separates framework speed from algorithm.
 Models: DCGAN-32 (compare_gan dcgan, non-saturating loss), ResNet-CIFAR
 (SNGAN setting: BN in G, SN in D, hinge) and BigGAN-128 (conditional BN, SN
 in G and D, attention, projection D, hinge; `--biggan_ch` narrows it, 96 is
@@ -22,9 +26,12 @@ order rotates each round, and each round starts with a fresh fp32 matmul peak
 measurement), so load from other jobs spreads over all ways. A round times
 `steps` steps per way; the table gives min and median over rounds of the mean
 ms/step, and "vs PyTorch" / "vs bare" as the median over rounds of the ratio
-within a round (ways of a round run back to back, so slow drift cancels). FLOPs are the conv + matmul FLOPs of the ops the traced TF step runs
+within a round (ways of a round run back to back, so slow drift cancels).
+FLOPs are the conv + matmul FLOPs of the ops the traced TF step runs
 (tf_ways.matmul_flops, TF's own formulas), cross-checked against
-torch.utils.flop_counter on the twin. Prints Markdown; not a test.
+torch.utils.flop_counter on the twins; GFLOP/s and % of peak count those
+(our) FLOPs for every way, i.e. useful work per second. Prints Markdown; not
+a test.
 """
 
 import argparse
@@ -41,7 +48,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import bench_worker  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
-WAYS = ("Keras fit", "bare tf.function", "PyTorch eager")
+WAYS = ("Keras fit", "bare tf.function", bench_worker.TORCH, bench_worker.TORCH_FAST)
 MODELS = ("DCGAN-32", "ResNet-CIFAR", "BigGAN-128")
 DEFAULT_STEPS = {"DCGAN-32": 4, "ResNet-CIFAR": 2, "BigGAN-128": 2}
 DEFAULT_BATCH = {"DCGAN-32": 64, "ResNet-CIFAR": 64, "BigGAN-128": 4}
@@ -97,20 +104,27 @@ def per_model(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argp
   return args
 
 
+def ways(model: str) -> tuple[str, ...]:
+  """The ways benchmarked for `model` (DCGAN has no resampling convolutions)."""
+  return WAYS[:3] if model == "DCGAN-32" else WAYS
+
+
 def _start(args) -> tuple[dict, dict]:
   """Starts and warms up every worker; checks the parameter counts."""
   workers, infos = {}, {}
   for model in args.models:
-    for way in WAYS:
+    for way in ways(model):
       spec = {"way": way, "model": model, "batch": args.batch[model], "threads": args.threads,
               "ch": args.biggan_ch if model == "BigGAN-128" else None}
       print(f"starting {model} / {way} ...", file=sys.stderr, flush=True)
       workers[(model, way)] = Worker(spec)
       infos[(model, way)] = workers[(model, way)].call(cmd="init", warmup=args.warmup)
-    ours, twin = infos[(model, "bare tf.function")], infos[(model, "PyTorch eager")]
-    if ours["params"] != twin["params"]:
-      raise SystemExit(f"{model}: the PyTorch twin has (G, D) = {twin['params']} trainable "
-                       f"parameters, compare_gan2 has {ours['params']}; fix torch_twins.py.")
+    ours = infos[(model, "bare tf.function")]
+    for way in ways(model)[2:]:
+      if ours["params"] != infos[(model, way)]["params"]:
+        raise SystemExit(f"{model}: the {way} twin has (G, D) = {infos[(model, way)]['params']}"
+                         f" trainable parameters, compare_gan2 has {ours['params']}; fix "
+                         "torch_twins.py.")
   return workers, infos
 
 
@@ -121,7 +135,7 @@ def _rounds(args, workers: dict, peak: Worker) -> tuple[dict, list]:
   for r in range(args.rounds):
     peaks.append(peak.call(cmd="peak")["gflops"])
     for model in args.models:
-      order = WAYS[r % len(WAYS):] + WAYS[:r % len(WAYS)]
+      order = ways(model)[r % len(ways(model)):] + ways(model)[:r % len(ways(model))]
       for way in order:
         times[(model, way)].append(workers[(model, way)].call(
             cmd="run", steps=args.steps[model])["seconds"])
@@ -161,16 +175,17 @@ def _report(args, infos: dict, times: dict, peaks: list, load: tuple) -> None:
         f"median {statistics.median(peaks):.1f} GFLOP/s over {len(peaks)} rounds.")
   for model in args.models:
     tf_flops = infos[(model, "bare tf.function")]["flops"]
-    torch_flops = infos[(model, "PyTorch eager")]["flops"]
+    torch_flops = ", ".join(f"{infos[(model, way)]['flops'] / 1e9:.1f} ({way})"
+                            for way in ways(model)[2:])
     print(f"{model}: batch {args.batch[model]} per sub-step ({2 * args.batch[model]} real images"
           f" per step), {args.steps[model]} steps x {args.rounds} rounds; conv+matmul "
-          f"GFLOP/step {tf_flops / 1e9:.1f} (TF graph), {torch_flops / 1e9:.1f} (torch counter);"
+          f"GFLOP/step {tf_flops / 1e9:.1f} (TF graph), torch counter {torch_flops};"
           f" params (G, D) {tuple(infos[(model, 'bare tf.function')]['params'])}.")
   print("\n| model | way | min ms/step | median ms/step | images/s | peak RSS MiB | vs PyTorch "
         "| vs bare | GFLOP/s | % of peak |\n|---|---|---|---|---|---|---|---|---|---|")
   ref = {key: {**infos[key], "times": times[key]} for key in infos}
   for model in args.models:
-    for way in WAYS:
+    for way in ways(model):
       print(_row(args, model, way, times[(model, way)], infos[(model, way)], ref, peak))
   print("\nms/step per round (in run order; the way order rotates each round):")
   for (model, way), values in times.items():

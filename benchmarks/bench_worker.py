@@ -20,6 +20,12 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+# The PyTorch ways: the twin as PyTorch GAN libraries write it, and the same
+# twin with compare_gan2's resampling algorithms (ResNet models only).
+TORCH = "PyTorch eager"
+TORCH_FAST = "PyTorch eager, our resampling"
+
+
 def cpu_name() -> str:
   """The CPU model from /proc/cpuinfo ("unknown CPU" elsewhere)."""
   try:
@@ -39,7 +45,8 @@ class TorchWay:
       torch.set_num_threads(spec["threads"])
       torch.set_num_interop_threads(spec["threads"])
     self.torch, self.twins = torch, torch_twins
-    self.gan = torch_twins.build(spec["model"], spec.get("ch"))
+    self.gan = torch_twins.build(spec["model"], spec.get("ch"),
+                                 fast_resampling=spec["way"] == TORCH_FAST)
     size = 128 if spec["model"] == "BigGAN-128" else 32
     images = 2 * spec["batch"]
     self.images = torch.rand(images, 3, size, size)
@@ -133,7 +140,7 @@ def main() -> None:
   spec = json.loads(sys.argv[1])
   replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
   os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # framework chatter goes to stderr
-  kinds = {"PyTorch eager": TorchWay, "peak": PeakWay}
+  kinds = {TORCH: TorchWay, TORCH_FAST: TorchWay, "peak": PeakWay}
   way = kinds.get(spec["way"], TfWay)(spec)
   for line in sys.stdin:
     replies.write(json.dumps(_handle(way, json.loads(line))) + "\n")

@@ -7,10 +7,11 @@ would write it: NCHW, `nn.Conv2d`, `nn.BatchNorm2d`,
 gradient passes through σ, as compare_gan's and ours, Miyato et al. 2018,
 Algorithm 1). Weight initialisation and the position of TF's asymmetric SAME
 padding differ: the twins are for timing, not for matching values. The ResNet
-resampling convolutions use the same algorithms as compare_gan2
-(`unpool_conv`, `conv_downsample`), so both frameworks run the same FLOPs;
-a straightforward port (unpool or upsample, then conv; conv, then pool) runs
-more (benchmarks/bench.py's FLOP line gives ours).
+resampling convolutions come two ways (`build(..., fast_resampling=)`):
+straightforward, as StudioGAN, mimicry and BigGAN-PyTorch write them (upsample,
+then a conv on the 4x larger map; conv, then average pooling), and with
+compare_gan2's algorithms (`unpool_conv`, `conv_downsample`: the same sums in
+fewer FLOPs), so the benchmark separates framework speed from algorithm.
 
 - DCGAN-32: compare_gan `architectures/dcgan.py` (Radford et al. 2016), no
   norms, no spectral norm (compare_gan2.architectures.dcgan defaults).
@@ -45,8 +46,8 @@ def unpool_conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
 
   compare_gan's zero-insertion upsampling (resnet_ops.py:35-56) followed by a
   conv equals a stride-2 transposed conv with the flipped kernel; compare_gan2
-  computes it that way (resnet_ops.unpool_conv), and so does the twin, so both
-  frameworks run the same FLOPs.
+  computes it that way (resnet_ops.unpool_conv), and so does the twin built
+  with fast_resampling.
   """
   k = conv.weight.shape[-1]
   weight = conv.weight.flip(2, 3).transpose(0, 1)  # [C_in, C_out, k, k]
@@ -65,6 +66,29 @@ def conv_downsample(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
   w = conv.weight
   pooled = sum(F.pad(w, (left, 1 - left, top, 1 - top)) for top in (0, 1) for left in (0, 1))
   return F.conv2d(x, 0.25 * pooled, conv.bias, stride=2, padding=(w.shape[-1] - 1) // 2)
+
+
+def unpool(x: torch.Tensor) -> torch.Tensor:
+  """compare_gan's zero-insertion upsampling (resnet_ops.py:35-56), NCHW."""
+  b, c, h, w = x.shape
+  out = x.new_zeros(b, c, 2 * h, 2 * w)
+  out[:, :, ::2, ::2] = x
+  return out
+
+
+class Resampling:
+  """The up/down convolutions of the ResNet twins, straightforward or compare_gan2's."""
+
+  def __init__(self, fast: bool):
+    self.fast = fast
+
+  def up(self, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """conv(unpool(x))."""
+    return unpool_conv(conv, x) if self.fast else conv(unpool(x))
+
+  def down(self, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """avg_pool2d(conv(x), 2)."""
+    return conv_downsample(conv, x) if self.fast else F.avg_pool2d(conv(x), 2)
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -116,9 +140,10 @@ class DcganDiscriminator(nn.Module):
 class ResBlock(nn.Module):
   """compare_gan's SNGAN block: 3x3 conv shortcut, (BN) ReLU conv twice."""
 
-  def __init__(self, c_in: int, c_out: int, scale: str, gen: bool, bn: bool, sn: bool):
+  def __init__(self, c_in: int, c_out: int, scale: str, gen: bool, bn: bool, sn: bool,
+               resampling: Resampling):
     super().__init__()
-    self.scale, self.gen = scale, gen
+    self.scale, self.gen, self.resampling = scale, gen, resampling
     self.shortcut = _sn(nn.Conv2d(c_in, c_out, 3, padding=1), sn)
     self.bn1 = nn.BatchNorm2d(c_in) if bn else nn.Identity()
     self.conv1 = _sn(nn.Conv2d(c_in, c_out, 3, padding=1), sn)
@@ -127,8 +152,8 @@ class ResBlock(nn.Module):
 
   def _resample_conv(self, conv, x):
     if self.scale == "up":
-      return unpool_conv(conv, x)
-    return conv_downsample(conv, x) if self.scale == "down" else conv(x)
+      return self.resampling.up(conv, x)
+    return self.resampling.down(conv, x) if self.scale == "down" else conv(x)
 
   def forward(self, x: torch.Tensor) -> torch.Tensor:
     """The block (or attention) output."""
@@ -143,11 +168,12 @@ class ResBlock(nn.Module):
 class ResnetCifarGenerator(nn.Module):
   """z -> linear 4x4xch -> 3 "up" blocks -> BN, ReLU, 3x3 conv, sigmoid."""
 
-  def __init__(self, z_dim: int = 128, ch: int = 256, colors: int = 3):
+  def __init__(self, resampling: Resampling, z_dim: int = 128, ch: int = 256, colors: int = 3):
     super().__init__()
     self.ch = ch
     self.fc = nn.Linear(z_dim, 16 * ch)
-    self.blocks = nn.Sequential(*[ResBlock(ch, ch, "up", True, True, False) for _ in range(3)])
+    self.blocks = nn.Sequential(*[ResBlock(ch, ch, "up", True, True, False, resampling)
+                                  for _ in range(3)])
     self.final_bn = nn.BatchNorm2d(ch)
     self.final_conv = nn.Conv2d(ch, colors, 3, padding=1)
 
@@ -160,11 +186,11 @@ class ResnetCifarGenerator(nn.Module):
 class ResnetCifarDiscriminator(nn.Module):
   """2 "down" + 2 "none" blocks (SN), ReLU, mean pooling, linear 1 (SN)."""
 
-  def __init__(self, ch: int = 128, colors: int = 3):
+  def __init__(self, resampling: Resampling, ch: int = 128, colors: int = 3):
     super().__init__()
-    self.blocks = nn.Sequential(
-        ResBlock(colors, ch, "down", False, False, True), ResBlock(ch, ch, "down", False, False, True),
-        ResBlock(ch, ch, "none", False, False, True), ResBlock(ch, ch, "none", False, False, True))
+    self.blocks = nn.Sequential(*[
+        ResBlock(c_in, ch, scale, False, False, True, resampling)
+        for c_in, scale in ((colors, "down"), (ch, "down"), (ch, "none"), (ch, "none"))])
     self.fc = _sn(nn.Linear(ch, 1), True)
 
   def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -213,9 +239,9 @@ class BigGanBlock(nn.Module):
   """BigGAN block: (C)BN, ReLU, conv 3x3 twice, optional 1x1 conv shortcut."""
 
   def __init__(self, c_in: int, c_out: int, scale: str, cond_dim: int | None,
-               shortcut: bool = True):
+               resampling: Resampling, shortcut: bool = True):
     super().__init__()
-    self.scale, self.gen = scale, cond_dim is not None
+    self.scale, self.gen, self.resampling = scale, cond_dim is not None, resampling
     self.bn1 = ConditionalBatchNorm(c_in, cond_dim) if self.gen else None
     self.conv1 = _sn(nn.Conv2d(c_in, c_out, 3, padding=1), True)
     self.bn2 = ConditionalBatchNorm(c_out, cond_dim) if self.gen else None
@@ -223,10 +249,10 @@ class BigGanBlock(nn.Module):
     self.shortcut = _sn(nn.Conv2d(c_in, c_out, 1), True) if shortcut else None
 
   def _up_conv(self, conv, x):
-    return unpool_conv(conv, x) if self.scale == "up" else conv(x)
+    return self.resampling.up(conv, x) if self.scale == "up" else conv(x)
 
   def _down_conv(self, conv, x):
-    return conv_downsample(conv, x) if self.scale == "down" else conv(x)
+    return self.resampling.down(conv, x) if self.scale == "down" else conv(x)
 
   def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
     """The block output (c conditions G blocks only)."""
@@ -242,15 +268,16 @@ class BigGanBlock(nn.Module):
 class BigGanGenerator(nn.Module):
   """BigGAN-128 G (compare_gan resnet_biggan.py:154-300), hierarchical z, shared embedding."""
 
-  def __init__(self, ch: int = 96, z_dim: int = 120, num_classes: int = 1000,
-               embed_dim: int = 128, attention_after: int = 4, colors: int = 3):
+  def __init__(self, resampling: Resampling, ch: int = 96, z_dim: int = 120,
+               num_classes: int = 1000, embed_dim: int = 128, attention_after: int = 4,
+               colors: int = 3):
     super().__init__()
     channels = [ch * m for m in (16, 16, 8, 4, 2, 1)]
     self.num_blocks, self.c0 = len(channels) - 1, channels[0]
     chunk = z_dim // (self.num_blocks + 1)
     self.embed_y = nn.Linear(num_classes, embed_dim, bias=False)
     self.fc = _sn(nn.Linear(chunk, 16 * channels[0]), True)
-    self.blocks = nn.ModuleList(BigGanBlock(a, b, "up", chunk + embed_dim)
+    self.blocks = nn.ModuleList(BigGanBlock(a, b, "up", chunk + embed_dim, resampling)
                                 for a, b in zip(channels[:-1], channels[1:]))
     self.attention_after = attention_after
     self.attention = NonLocalBlock(channels[attention_after])
@@ -273,13 +300,13 @@ class BigGanGenerator(nn.Module):
 class BigGanDiscriminator(nn.Module):
   """BigGAN-128 D (resnet_biggan.py:305-425): 5 "down" + 1 block, sum pooling, projection."""
 
-  def __init__(self, ch: int = 96, num_classes: int = 1000, attention_after: int = 1,
-               colors: int = 3):
+  def __init__(self, resampling: Resampling, ch: int = 96, num_classes: int = 1000,
+               attention_after: int = 1, colors: int = 3):
     super().__init__()
     outs = [ch * m for m in (1, 2, 4, 8, 16, 16)]
     ins = [colors] + outs[:-1]
     scales = ["down"] * 5 + ["none"]
-    self.blocks = nn.ModuleList(BigGanBlock(a, b, s, None, shortcut=a != b)
+    self.blocks = nn.ModuleList(BigGanBlock(a, b, s, None, resampling, shortcut=a != b)
                                 for a, b, s in zip(ins, outs, scales))
     self.attention_after = attention_after
     self.attention = NonLocalBlock(outs[attention_after - 1])
@@ -351,15 +378,20 @@ class TwinGan:
     return g_loss.item()
 
 
-def build(model: str, ch: int | None = None) -> TwinGan:
-  """The twin of bench.py's `model` ("DCGAN-32", "ResNet-CIFAR", "BigGAN-128")."""
+def build(model: str, ch: int | None = None, fast_resampling: bool = False) -> TwinGan:
+  """The twin of bench.py's `model` ("DCGAN-32", "ResNet-CIFAR", "BigGAN-128").
+
+  fast_resampling: the ResNet up/down convolutions as compare_gan2 computes
+  them (same FLOPs as ours) instead of the straightforward way (DCGAN has none).
+  """
   torch.manual_seed(0)
+  r = Resampling(fast_resampling)
   if model == "DCGAN-32":
     return TwinGan(DcganGenerator(), DcganDiscriminator(), non_saturating, 128)
   if model == "ResNet-CIFAR":
-    return TwinGan(ResnetCifarGenerator(), ResnetCifarDiscriminator(), hinge, 128)
+    return TwinGan(ResnetCifarGenerator(r), ResnetCifarDiscriminator(r), hinge, 128)
   if model == "BigGAN-128":
-    return TwinGan(BigGanGenerator(ch), BigGanDiscriminator(ch), hinge, 120, 1000)
+    return TwinGan(BigGanGenerator(r, ch), BigGanDiscriminator(r, ch), hinge, 120, 1000)
   raise ValueError(f"torch_twins.build: unknown model {model!r}.")
 
 

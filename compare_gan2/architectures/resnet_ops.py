@@ -45,7 +45,10 @@ def unpool_conv(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
   kernel and leading pad k - 1 - T sums exactly those products, so it computes
   the same values (up to summation order) with 4x fewer multiply-adds: 3/4 of
   the unpooled input is zeros. (Generator "up" convolutions dominate the FLOPs
-  of compare_gan's ResNet generators; benchmarks/bench.py.)
+  of compare_gan's ResNet generators; benchmarks/speedups.py.) It runs as a
+  VALID transposed convolution, then a crop: oneDNN takes VALID and SAME
+  convolutions, but explicit padding (and its gradients) falls back to Eigen
+  kernels 2-3x slower on CPU.
 
   Args:
     x: [B, H, W, C_in] with static H, W.
@@ -54,16 +57,22 @@ def unpool_conv(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
   Returns:
     [B, 2H, 2W, C_out], without bias.
   """
-  _, height, width, _ = x.shape
+  batch, height, width, _ = x.shape
   if None in (height, width):
     raise ValueError(f"unpool_conv needs static H and W, got shape {x.shape}.")
-  pads = [[0, 0], [0, 0], [0, 0], [0, 0]]
-  for axis, size in ((1, kernel.shape[0]), (2, kernel.shape[1])):
-    lead = (size - 1) // 2
-    pads[axis] = [size - 1 - lead, lead]
+  kh, kw = kernel.shape[:2]
   flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])  # [KH, KW, C_out, C_in]
-  output_shape = tf.stack([tf.shape(x)[0], 2 * height, 2 * width, kernel.shape[-1]])
-  return tf.nn.conv2d_transpose(x, flipped, output_shape, strides=2, padding=pads)
+  # The natural VALID size 2(n - 1) + k (oneDNN's filter gradient is wrong for
+  # the one-larger size TF also accepts); kernels of 1 or 2 taps then lack the
+  # last row/column of the dense form, which is zero there (it reads only
+  # inserted zeros and padding).
+  valid = tf.nn.conv2d_transpose(
+      x, flipped, tf.stack([tf.shape(x)[0] if batch is None else batch, 2 * height + kh - 2,
+                            2 * width + kw - 2, kernel.shape[-1]]), strides=2, padding="VALID")
+  lead_h, lead_w = (kh - 1) // 2, (kw - 1) // 2
+  valid = tf.pad(valid, [[0, 0], [0, int(lead_h == 0)], [0, int(lead_w == 0)], [0, 0]])
+  # tf.slice, not [a:b]: its gradient is a Pad, StridedSlice's a slower scatter.
+  return tf.slice(valid, [0, kh - 1 - lead_h, kw - 1 - lead_w, 0], [-1, 2 * height, 2 * width, -1])
 
 
 def downsample(x: tf.Tensor) -> tf.Tensor:
@@ -97,9 +106,11 @@ def conv_downsample(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
   shifted = [tf.pad(kernel, [[top, 1 - top], [left, 1 - left], [0, 0], [0, 0]])
              for top in (0, 1) for left in (0, 1)]
   pooled_kernel = tf.add_n(shifted) * 0.25
+  # SAME's zero border of the KxK conv, written out: a VALID conv runs on
+  # oneDNN, an explicitly padded one on slower Eigen kernels (see unpool_conv).
   pads = [[0, 0], [(kh - 1) // 2, kh - 1 - (kh - 1) // 2],
           [(kw - 1) // 2, kw - 1 - (kw - 1) // 2], [0, 0]]
-  return tf.nn.conv2d(x, pooled_kernel, strides=2, padding=pads)
+  return tf.nn.conv2d(tf.pad(x, pads), pooled_kernel, strides=2, padding="VALID")
 
 
 def scope_name(scale: str, suffix: str) -> str:

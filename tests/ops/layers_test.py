@@ -10,6 +10,7 @@ trips and input-rank errors (compare_gan arch_ops.py:538-592, COMPARE_GAN.md §1
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from compare_gan2 import testing
 from compare_gan2.ops import layers
@@ -242,3 +243,16 @@ def test_conv_wrong_rank_input_raises(make, shape):
 def test_linear_unknown_last_axis_raises():
   with pytest.raises(ValueError, match="last input axis must be known"):
     layers.Linear(3).build((2, None))
+
+
+@pytest.mark.parametrize("leak", [0.1, 0.2, 1.5])
+def test_lrelu_is_max_of_x_and_leak_x_with_its_gradient(leak):
+  """compare_gan's max(x, leak·x): values, and gradients away from x == 0 (leaky_relu inside)."""
+  x = tf.constant(_random((3, 5, 7), 0))
+  for fn in (layers.lrelu, tf.function(layers.lrelu)):
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      y = fn(x, leak)
+    np.testing.assert_array_equal(y, np.maximum(x, leak * x))
+    expected = np.where(x.numpy() >= leak * x.numpy(), 1.0, leak)
+    np.testing.assert_allclose(tape.gradient(y, x), expected, rtol=1e-6)
