@@ -79,8 +79,7 @@ class TfWay:
     import naive_ops  # pylint: disable=g-import-not-at-top
     import tf_ways  # pylint: disable=g-import-not-at-top
     tf_ways.set_threads(spec.get("threads") or 0)
-    for change in spec.get("naive", ()):  # benchmarks/speedups.py's "before" variants
-      naive_ops.revert(change)
+    naive_ops.revert(spec.get("naive", []))  # benchmarks/speedups.py's "before" variants
     self.tf_ways = tf_ways
     self.gan = tf_ways.build_gan(spec["model"], spec.get("ch"))
     batch = tf_ways.make_batch(spec["model"], 2 * spec["batch"])

@@ -1,7 +1,7 @@
 """The straightforward formulations that compare_gan2's fast ops replace, for `speedups.py`.
 
-Each `revert(name)` swaps one fast op of compare_gan2 back to the way
-compare_gan (and a first port) wrote it, in this process only:
+`revert(names)` swaps fast ops of compare_gan2 back to the way compare_gan
+(and a first port) wrote them, in this process only:
 
 - "unpool_conv": unpool (zero insertion), then a stride-1 convolution over the
   4x larger map (compare_gan `resnet_ops.py`), instead of one stride-2
@@ -9,7 +9,10 @@ compare_gan (and a first port) wrote it, in this process only:
 - "conv_downsample": a stride-1 convolution, then 2x2 average pooling, instead
   of one stride-2 convolution with the pooled kernel;
 - "fused BN": (x − mean)·rsqrt(var + ε)·γ + β as four elementwise passes,
-  instead of `tf.nn.batch_normalization`'s x·s + (β − mean·s).
+  instead of `tf.nn.batch_normalization`'s x·s + (β − mean·s);
+- "VALID padding": unpool_conv and conv_downsample with explicitly padded
+  convolutions (which TF runs on Eigen kernels) instead of VALID ones on a
+  padded or cropped tensor (which run on oneDNN).
 
 The values are the same up to float summation order (the architecture parity
 tests pin them); only the work differs.
@@ -20,7 +23,7 @@ import tensorflow as tf
 from compare_gan2.architectures import resnet_ops
 from compare_gan2.ops import normalization
 
-CHANGES = ("unpool_conv", "conv_downsample", "fused BN")
+CHANGES = ("unpool_conv", "conv_downsample", "fused BN", "VALID padding")
 
 
 def _unpool_then_conv(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
@@ -42,13 +45,34 @@ def _four_pass_batch_norm(self, inputs: tf.Tensor, training: bool = False) -> tf
   return tf.cast(outputs, inputs.dtype)
 
 
-def revert(name: str) -> None:
-  """Puts the straightforward formulation of `name` (one of CHANGES) back; call before building."""
-  if name == "unpool_conv":
-    resnet_ops.unpool_conv = _unpool_then_conv
-  elif name == "conv_downsample":
-    resnet_ops.conv_downsample = _conv_then_pool
-  elif name == "fused BN":
+def _explicit_unpool_conv(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+  _, height, width, _ = x.shape
+  pads = [[0, 0]] + [[k - 1 - (k - 1) // 2, (k - 1) // 2] for k in kernel.shape[:2]] + [[0, 0]]
+  flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
+  shape = tf.stack([tf.shape(x)[0], 2 * height, 2 * width, kernel.shape[-1]])
+  return tf.nn.conv2d_transpose(x, flipped, shape, strides=2, padding=pads)
+
+
+def _explicit_conv_downsample(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+  kh, kw = kernel.shape[:2]
+  if kh == kw == 1 or x.shape[1] % 2 or x.shape[2] % 2:
+    return _conv_then_pool(x, kernel)
+  pooled = 0.25 * tf.add_n([tf.pad(kernel, [[t, 1 - t], [l, 1 - l], [0, 0], [0, 0]])
+                            for t in (0, 1) for l in (0, 1)])
+  pads = [[0, 0]] + [[(k - 1) // 2, k - 1 - (k - 1) // 2] for k in (kh, kw)] + [[0, 0]]
+  return tf.nn.conv2d(x, pooled, strides=2, padding=pads)
+
+
+def revert(names: list[str]) -> None:
+  """Puts the earlier formulation of each change in `names` (from CHANGES) back; call before building."""
+  unknown = set(names) - set(CHANGES)
+  if unknown:
+    raise ValueError(f"naive_ops.revert: unknown changes {sorted(unknown)}; known: {CHANGES}.")
+  for change, naive, explicit in (("unpool_conv", _unpool_then_conv, _explicit_unpool_conv),
+                                  ("conv_downsample", _conv_then_pool, _explicit_conv_downsample)):
+    if change in names:
+      setattr(resnet_ops, change, naive)
+    elif "VALID padding" in names:
+      setattr(resnet_ops, change, explicit)
+  if "fused BN" in names:
     normalization.BatchNorm.call = _four_pass_batch_norm
-  else:
-    raise ValueError(f"naive_ops.revert: unknown change {name!r}; one of {CHANGES}.")

@@ -4,10 +4,11 @@ r"""What each speed change of compare_gan2 bought: the train step before and aft
         [--models ResNet-CIFAR BigGAN-128] [--steps 2 2] [--batch 64 4] [--biggan_ch 32]
 
 The bare tf.function train step of `benchmarks/bench.py` (one D and one G
-update, disc_iters 1) in four cumulative variants, each in its own worker
-process: all three changes reverted to the straightforward formulation
-(`naive_ops.py`: compare_gan's unpool -> conv, conv -> pool, four-pass BN),
-then with `unpool_conv`, then also `conv_downsample`, then also the fused BN
+update, disc_iters 1) in five cumulative variants, each in its own worker
+process: every change reverted (`naive_ops.py`: compare_gan's unpool -> conv,
+conv -> pool, four-pass BN), then with `unpool_conv`, then also
+`conv_downsample`, then also the fused BN (both resampling ops as first
+written, with explicitly padded convolutions), then also VALID padding
 (= compare_gan2 as shipped). Rounds interleave the variants (the order
 rotates); the table gives min and median ms/step, conv+matmul GFLOP per step
 of each traced graph, and each variant's time relative to the one above it
@@ -28,8 +29,9 @@ import naive_ops  # noqa: E402
 
 # (label, changes still reverted), cumulative from compare_gan's formulation.
 VARIANTS = tuple((label, naive_ops.CHANGES[i:]) for i, label in enumerate(
-    ("straightforward (compare_gan's ops)", "+ unpool_conv", "+ conv_downsample")))
-VARIANTS += (("+ fused BN (shipped)", ()),)
+    ("straightforward (compare_gan's ops)", "+ unpool_conv", "+ conv_downsample",
+     "+ fused BN")))
+VARIANTS += (("+ VALID padding (shipped)", ()),)
 MODELS = ("ResNet-CIFAR", "BigGAN-128")
 
 
