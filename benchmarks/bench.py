@@ -135,12 +135,17 @@ def _rounds(args, workers: dict, peak: Worker) -> tuple[dict, list]:
   for r in range(args.rounds):
     peaks.append(peak.call(cmd="peak")["gflops"])
     for model in args.models:
-      order = ways(model)[r % len(ways(model)):] + ways(model)[:r % len(ways(model))]
-      for way in order:
+      for way in rotated(ways(model), r):
         times[(model, way)].append(workers[(model, way)].call(
             cmd="run", steps=args.steps[model])["seconds"])
     print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
   return times, peaks
+
+
+def rotated(items: tuple | list, shift: int) -> tuple:
+  """`items` rotated left by `shift`: round r starts with a different way each time."""
+  shift %= len(items)
+  return tuple(items[shift:]) + tuple(items[:shift])
 
 
 def paired(values: list, reference: list) -> float:

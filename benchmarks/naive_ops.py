@@ -47,7 +47,7 @@ def _four_pass_batch_norm(self, inputs: tf.Tensor, training: bool = False) -> tf
 
 def _explicit_unpool_conv(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
   _, height, width, _ = x.shape
-  pads = [[0, 0]] + [[k - 1 - (k - 1) // 2, (k - 1) // 2] for k in kernel.shape[:2]] + [[0, 0]]
+  pads = [[0, 0]] + [list(resnet_ops.same_padding(k))[::-1] for k in kernel.shape[:2]] + [[0, 0]]
   flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
   shape = tf.stack([tf.shape(x)[0], 2 * height, 2 * width, kernel.shape[-1]])
   return tf.nn.conv2d_transpose(x, flipped, shape, strides=2, padding=pads)
@@ -57,10 +57,8 @@ def _explicit_conv_downsample(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
   kh, kw = kernel.shape[:2]
   if kh == kw == 1 or x.shape[1] % 2 or x.shape[2] % 2:
     return _conv_then_pool(x, kernel)
-  pooled = 0.25 * tf.add_n([tf.pad(kernel, [[t, 1 - t], [l, 1 - l], [0, 0], [0, 0]])
-                            for t in (0, 1) for l in (0, 1)])
-  pads = [[0, 0]] + [[(k - 1) // 2, k - 1 - (k - 1) // 2] for k in (kh, kw)] + [[0, 0]]
-  return tf.nn.conv2d(x, pooled, strides=2, padding=pads)
+  pads = [[0, 0], list(resnet_ops.same_padding(kh)), list(resnet_ops.same_padding(kw)), [0, 0]]
+  return tf.nn.conv2d(x, resnet_ops.pooled_kernel(kernel), strides=2, padding=pads)
 
 
 def revert(names: list[str]) -> None:

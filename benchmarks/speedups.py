@@ -62,7 +62,7 @@ def _rounds(args, workers: dict) -> dict:
   labels = [label for label, _ in VARIANTS]
   for r in range(args.rounds):
     for model in args.models:
-      for label in labels[r % len(labels):] + labels[:r % len(labels)]:
+      for label in bench.rotated(labels, r):
         times[(model, label)].append(
             workers[(model, label)].call(cmd="run", steps=args.steps[model])["seconds"])
     print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)

@@ -47,8 +47,8 @@ def unpool_conv(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
   the unpooled input is zeros. (Generator "up" convolutions dominate the FLOPs
   of compare_gan's ResNet generators; benchmarks/speedups.py.) It runs as a
   VALID transposed convolution, then a crop: oneDNN takes VALID and SAME
-  convolutions, but explicit padding (and its gradients) falls back to Eigen
-  kernels 2-3x slower on CPU.
+  convolutions, but explicitly padded ones (and their gradients) fall back to
+  slower Eigen kernels on CPU (benchmarks/profile_step.py shows them).
 
   Args:
     x: [B, H, W, C_in] with static H, W.
@@ -69,10 +69,10 @@ def unpool_conv(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
   valid = tf.nn.conv2d_transpose(
       x, flipped, tf.stack([tf.shape(x)[0] if batch is None else batch, 2 * height + kh - 2,
                             2 * width + kw - 2, kernel.shape[-1]]), strides=2, padding="VALID")
-  lead_h, lead_w = (kh - 1) // 2, (kw - 1) // 2
+  (lead_h, trail_h), (lead_w, trail_w) = same_padding(kh), same_padding(kw)
   valid = tf.pad(valid, [[0, 0], [0, int(lead_h == 0)], [0, int(lead_w == 0)], [0, 0]])
   # tf.slice, not [a:b]: its gradient is a Pad, StridedSlice's a slower scatter.
-  return tf.slice(valid, [0, kh - 1 - lead_h, kw - 1 - lead_w, 0], [-1, 2 * height, 2 * width, -1])
+  return tf.slice(valid, [0, trail_h, trail_w, 0], [-1, 2 * height, 2 * width, -1])
 
 
 def downsample(x: tf.Tensor) -> tf.Tensor:
@@ -103,14 +103,22 @@ def conv_downsample(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
     return tf.nn.conv2d(downsample(x), kernel, strides=1, padding="SAME")
   if height is None or width is None or height % 2 or width % 2:
     return downsample(tf.nn.conv2d(x, kernel, strides=1, padding="SAME"))
-  shifted = [tf.pad(kernel, [[top, 1 - top], [left, 1 - left], [0, 0], [0, 0]])
-             for top in (0, 1) for left in (0, 1)]
-  pooled_kernel = tf.add_n(shifted) * 0.25
   # SAME's zero border of the KxK conv, written out: a VALID conv runs on
   # oneDNN, an explicitly padded one on slower Eigen kernels (see unpool_conv).
-  pads = [[0, 0], [(kh - 1) // 2, kh - 1 - (kh - 1) // 2],
-          [(kw - 1) // 2, kw - 1 - (kw - 1) // 2], [0, 0]]
-  return tf.nn.conv2d(tf.pad(x, pads), pooled_kernel, strides=2, padding="VALID")
+  pads = [[0, 0], list(same_padding(kh)), list(same_padding(kw)), [0, 0]]
+  return tf.nn.conv2d(tf.pad(x, pads), pooled_kernel(kernel), strides=2, padding="VALID")
+
+
+def same_padding(size: int) -> tuple[int, int]:
+  """(leading, trailing) zeros TF's stride-1 SAME pads for a kernel of `size` taps."""
+  return (size - 1) // 2, size - 1 - (size - 1) // 2
+
+
+def pooled_kernel(kernel: tf.Tensor) -> tf.Tensor:
+  """[KH+1, KW+1, C_in, C_out]: `kernel` averaged over the 2x2 pool's four offsets."""
+  shifted = [tf.pad(kernel, [[top, 1 - top], [left, 1 - left], [0, 0], [0, 0]])
+             for top in (0, 1) for left in (0, 1)]
+  return tf.add_n(shifted) * 0.25
 
 
 def scope_name(scale: str, suffix: str) -> str:

@@ -26,8 +26,8 @@ def lrelu(x: tf.Tensor, leak: float = 0.2) -> tf.Tensor:
   """max(x, leak·x), compare_gan's `lrelu` (arch_ops.py:595-597).
 
   For 0 <= leak <= 1 this is `tf.nn.leaky_relu`: one op forward and one
-  backward (which Grappler can fuse into the preceding conv) instead of Mul,
-  Maximum and Maximum's GreaterEqual/Select gradient. The values are the same;
+  backward instead of Mul, Maximum and Maximum's GreaterEqual/Select
+  gradient. The values are the same;
   the gradient differs only at x == 0 exactly (leak instead of 1).
   """
   if 0.0 <= leak <= 1.0:
