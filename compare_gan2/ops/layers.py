@@ -16,6 +16,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from compare_gan2.ops import dense_conv
 from compare_gan2.ops import initializers
 from compare_gan2.ops import spectral_norm as sn
 
@@ -156,9 +157,17 @@ class Conv2D(KernelLayer):
     self._build_kernel((*self.kernel_size, int(input_shape[-1]), self.filters), self.filters)
 
   def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
-    """SAME-padded NHWC convolution with the (normalized) kernel, plus bias."""
-    outputs = tf.nn.conv2d(inputs, self.normalized_kernel(training),
-                           strides=(1, *self.strides, 1), padding="SAME")
+    """SAME-padded NHWC convolution with the (normalized) kernel, plus bias.
+
+    On a map with no more pixels than the kernel has taps, as a dense matrix
+    product (`dense_conv`): the same values in less time.
+    """
+    kernel = self.normalized_kernel(training)
+    out_hw = self.compute_output_shape(inputs.shape)[1:3]
+    if dense_conv.applies(inputs.shape[1:3], out_hw, self.kernel_size, inputs.shape[0]):
+      outputs = dense_conv.conv2d(inputs, kernel, self.strides)
+    else:
+      outputs = tf.nn.conv2d(inputs, kernel, strides=(1, *self.strides, 1), padding="SAME")
     return self._add_bias(outputs)
 
   def compute_output_shape(self, input_shape: tuple) -> tuple:
@@ -202,14 +211,19 @@ class Deconv2D(KernelLayer):
     return height * self.strides[0], width * self.strides[1]
 
   def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
-    """SAME-padded transposed convolution to the output size, plus bias."""
+    """SAME-padded transposed convolution to the output size, plus bias.
+
+    To a map with no more pixels than the kernel has taps, as a dense matrix
+    product (`dense_conv`): the same values in less time.
+    """
+    kernel = self.normalized_kernel(training)
     shape = tf.shape(inputs)
-    height, width = self._spatial_output(
-        inputs.shape[1] or shape[1], inputs.shape[2] or shape[2])
-    output_shape = tf.stack([shape[0], height, width, self.filters])
-    outputs = tf.nn.conv2d_transpose(
-        inputs, self.normalized_kernel(training), output_shape,
-        strides=(1, *self.strides, 1), padding="SAME")
+    out_hw = self._spatial_output(inputs.shape[1] or shape[1], inputs.shape[2] or shape[2])
+    if dense_conv.applies(out_hw, inputs.shape[1:3], self.kernel_size, inputs.shape[0]):
+      outputs = dense_conv.conv2d_transpose(inputs, kernel, self.strides, out_hw)
+    else:
+      outputs = tf.nn.conv2d_transpose(inputs, kernel, tf.stack([shape[0], *out_hw, self.filters]),
+                                       strides=(1, *self.strides, 1), padding="SAME")
     return self._add_bias(outputs)
 
   def compute_output_shape(self, input_shape: tuple) -> tuple:
