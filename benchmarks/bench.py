@@ -11,8 +11,9 @@ update, each on `batch` real images and `batch` fakes; disc_iters 1):
 - "PyTorch eager": the twin in benchmarks/torch_twins.py, whose G and D
   parameter counts are asserted equal to ours, written as PyTorch GAN
   libraries write it (the reference of "vs PyTorch");
-- "PyTorch eager, our resampling" (ResNet models): the same twin with
-  compare_gan2's up/down convolution algorithms, i.e. our FLOPs, which
+- "PyTorch eager, our algorithms": the same twin with compare_gan2's
+  convolution algorithms (benchmarks/torch_ops.py: the ResNet up/down convs
+  in our FLOPs, DCGAN's tiny-map convs as dense matrix products), which
   separates framework speed from algorithm.
 Models: DCGAN-32 (compare_gan dcgan, non-saturating loss), ResNet-CIFAR
 (SNGAN setting: BN in G, SN in D, hinge) and BigGAN-128 (conditional BN, SN
@@ -104,23 +105,18 @@ def per_model(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argp
   return args
 
 
-def ways(model: str) -> tuple[str, ...]:
-  """The ways benchmarked for `model` (DCGAN has no resampling convolutions)."""
-  return WAYS[:3] if model == "DCGAN-32" else WAYS
-
-
 def _start(args) -> tuple[dict, dict]:
   """Starts and warms up every worker; checks the parameter counts."""
   workers, infos = {}, {}
   for model in args.models:
-    for way in ways(model):
+    for way in WAYS:
       spec = {"way": way, "model": model, "batch": args.batch[model], "threads": args.threads,
               "ch": args.biggan_ch if model == "BigGAN-128" else None}
       print(f"starting {model} / {way} ...", file=sys.stderr, flush=True)
       workers[(model, way)] = Worker(spec)
       infos[(model, way)] = workers[(model, way)].call(cmd="init", warmup=args.warmup)
     ours = infos[(model, "bare tf.function")]
-    for way in ways(model)[2:]:
+    for way in WAYS[2:]:
       if ours["params"] != infos[(model, way)]["params"]:
         raise SystemExit(f"{model}: the {way} twin has (G, D) = {infos[(model, way)]['params']}"
                          f" trainable parameters, compare_gan2 has {ours['params']}; fix "
@@ -135,7 +131,7 @@ def _rounds(args, workers: dict, peak: Worker) -> tuple[dict, list]:
   for r in range(args.rounds):
     peaks.append(peak.call(cmd="peak")["gflops"])
     for model in args.models:
-      for way in rotated(ways(model), r):
+      for way in rotated(WAYS, r):
         times[(model, way)].append(workers[(model, way)].call(
             cmd="run", steps=args.steps[model])["seconds"])
     print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
@@ -181,7 +177,7 @@ def _report(args, infos: dict, times: dict, peaks: list, load: tuple) -> None:
   for model in args.models:
     tf_flops = infos[(model, "bare tf.function")]["flops"]
     torch_flops = ", ".join(f"{infos[(model, way)]['flops'] / 1e9:.1f} ({way})"
-                            for way in ways(model)[2:])
+                            for way in WAYS[2:])
     print(f"{model}: batch {args.batch[model]} per sub-step ({2 * args.batch[model]} real images"
           f" per step), {args.steps[model]} steps x {args.rounds} rounds; conv+matmul "
           f"GFLOP/step {tf_flops / 1e9:.1f} (TF graph), torch counter {torch_flops};"
@@ -190,7 +186,7 @@ def _report(args, infos: dict, times: dict, peaks: list, load: tuple) -> None:
         "| vs bare | GFLOP/s | % of peak |\n|---|---|---|---|---|---|---|---|---|---|")
   ref = {key: {**infos[key], "times": times[key]} for key in infos}
   for model in args.models:
-    for way in ways(model):
+    for way in WAYS:
       print(_row(args, model, way, times[(model, way)], infos[(model, way)], ref, peak))
   print("\nms/step per round (in run order; the way order rotates each round):")
   for (model, way), values in times.items():

@@ -21,9 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 # The PyTorch ways: the twin as PyTorch GAN libraries write it, and the same
-# twin with compare_gan2's resampling algorithms (ResNet models only).
+# twin with compare_gan2's convolution algorithms (torch_ops.py).
 TORCH = "PyTorch eager"
-TORCH_FAST = "PyTorch eager, our resampling"
+TORCH_FAST = "PyTorch eager, our algorithms"
 
 
 def cpu_name() -> str:
@@ -46,7 +46,7 @@ class TorchWay:
       torch.set_num_interop_threads(spec["threads"])
     self.torch, self.twins = torch, torch_twins
     self.gan = torch_twins.build(spec["model"], spec.get("ch"),
-                                 fast_resampling=spec["way"] == TORCH_FAST)
+                                 our_algorithms=spec["way"] == TORCH_FAST)
     size = 128 if spec["model"] == "BigGAN-128" else 32
     images = 2 * spec["batch"]
     self.images = torch.rand(images, 3, size, size)

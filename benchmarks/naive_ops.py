@@ -12,7 +12,10 @@
   instead of `tf.nn.batch_normalization`'s x·s + (β − mean·s);
 - "VALID padding": unpool_conv and conv_downsample with explicitly padded
   convolutions (which TF runs on Eigen kernels) instead of VALID ones on a
-  padded or cropped tensor (which run on oneDNN).
+  padded or cropped tensor (which run on oneDNN);
+- "dense conv": every `layers.Conv2D` / `Deconv2D` as a oneDNN convolution,
+  also on maps with no more pixels than kernel taps, which compare_gan2
+  computes as one dense matrix product (`compare_gan2.ops.dense_conv`).
 
 The values are the same up to float summation order (the architecture parity
 tests pin them); only the work differs.
@@ -21,9 +24,13 @@ tests pin them); only the work differs.
 import tensorflow as tf
 
 from compare_gan2.architectures import resnet_ops
+from compare_gan2.ops import dense_conv
 from compare_gan2.ops import normalization
 
-CHANGES = ("unpool_conv", "conv_downsample", "fused BN", "VALID padding")
+CHANGES = ("unpool_conv", "conv_downsample", "fused BN", "VALID padding", "dense conv")
+# The changes that touch each benchmarked model, in the order they were made.
+CHANGES_BY_MODEL = {"DCGAN-32": ("dense conv",), "ResNet-CIFAR": CHANGES[:4],
+                    "BigGAN-128": CHANGES[:4]}
 
 
 def _unpool_then_conv(x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
@@ -74,3 +81,5 @@ def revert(names: list[str]) -> None:
       setattr(resnet_ops, change, explicit)
   if "fused BN" in names:
     normalization.BatchNorm.call = _four_pass_batch_norm
+  if "dense conv" in names:
+    dense_conv.applies = lambda *args: False

@@ -1,15 +1,19 @@
 r"""What each speed change of compare_gan2 bought: the train step before and after it.
 
     .venv/bin/python benchmarks/speedups.py [--rounds 3]
-        [--models ResNet-CIFAR BigGAN-128] [--steps 2 2] [--batch 64 4] [--biggan_ch 32]
+        [--models DCGAN-32 ResNet-CIFAR BigGAN-128] [--steps 4 2 2] [--batch 64 64 4]
+        [--biggan_ch 32]
 
 The bare tf.function train step of `benchmarks/bench.py` (one D and one G
-update, disc_iters 1) in five cumulative variants, each in its own worker
-process: every change reverted (`naive_ops.py`: compare_gan's unpool -> conv,
-conv -> pool, four-pass BN), then with `unpool_conv`, then also
-`conv_downsample`, then also the fused BN (both resampling ops as first
-written, with explicitly padded convolutions), then also VALID padding
-(= compare_gan2 as shipped). Rounds interleave the variants (the order
+update, disc_iters 1) in cumulative variants, each in its own worker process:
+every change that touches the model reverted (`naive_ops.py`), then the
+changes put back one at a time in the order they were made. ResNet-CIFAR and
+BigGAN: compare_gan's unpool -> conv, conv -> pool and four-pass BN, then with
+`unpool_conv`, then also `conv_downsample`, then also the fused BN (both
+resampling ops as first written, with explicitly padded convolutions), then
+also VALID padding (= compare_gan2 as shipped). DCGAN-32: every conv on
+oneDNN, then the tiny-map convs as dense matrix products (`ops.dense_conv`,
+shipped). Rounds interleave the variants (the order
 rotates); the table gives min and median ms/step, conv+matmul GFLOP per step
 of each traced graph, and each variant's time relative to the one above it
 in the same round (median over rounds). Prints Markdown; not a test.
@@ -27,12 +31,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import bench  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 import naive_ops  # noqa: E402
 
-# (label, changes still reverted), cumulative from compare_gan's formulation.
-VARIANTS = tuple((label, naive_ops.CHANGES[i:]) for i, label in enumerate(
-    ("straightforward (compare_gan's ops)", "+ unpool_conv", "+ conv_downsample",
-     "+ fused BN")))
-VARIANTS += (("+ VALID padding (shipped)", ()),)
-MODELS = ("ResNet-CIFAR", "BigGAN-128")
+MODELS = ("DCGAN-32", "ResNet-CIFAR", "BigGAN-128")
+
+
+def variants(model: str) -> list[tuple[str, tuple[str, ...]]]:
+  """(label, changes still reverted) per variant, cumulative from compare_gan's formulation."""
+  changes = naive_ops.CHANGES_BY_MODEL[model]
+  labels = ["straightforward (compare_gan's ops)"] + [f"+ {change}" for change in changes]
+  labels[-1] += " (shipped)"
+  return [(label, changes[i:]) for i, label in enumerate(labels)]
 
 
 def _parse_args(argv):
@@ -48,7 +55,7 @@ def _parse_args(argv):
 def _start(args) -> tuple[dict, dict]:
   workers, infos = {}, {}
   for model in args.models:
-    for label, naive in VARIANTS:
+    for label, naive in variants(model):
       print(f"starting {model} / {label} ...", file=sys.stderr, flush=True)
       spec = {"way": "bare tf.function", "model": model, "batch": args.batch[model],
               "ch": args.biggan_ch if model == "BigGAN-128" else None, "naive": list(naive)}
@@ -59,10 +66,9 @@ def _start(args) -> tuple[dict, dict]:
 
 def _rounds(args, workers: dict) -> dict:
   times = {key: [] for key in workers}
-  labels = [label for label, _ in VARIANTS]
   for r in range(args.rounds):
     for model in args.models:
-      for label in bench.rotated(labels, r):
+      for label in bench.rotated([label for label, _ in variants(model)], r):
         times[(model, label)].append(
             workers[(model, label)].call(cmd="run", steps=args.steps[model])["seconds"])
     print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
@@ -76,7 +82,7 @@ def _report(args, infos: dict, times: dict) -> None:
         "\n|---|---|---|---|---|---|")
   for model in args.models:
     above = None
-    for label, _ in VARIANTS:
+    for label, _ in variants(model):
       values = times[(model, label)]
       change = ("" if above is None else
                 f"{100 * (bench.paired(values, times[(model, above)]) - 1):+.1f}%")

@@ -6,12 +6,13 @@ would write it: NCHW, `nn.Conv2d`, `nn.BatchNorm2d`,
 `torch.nn.utils.parametrizations.spectral_norm` (a reparametrization whose
 gradient passes through σ, as compare_gan's and ours, Miyato et al. 2018,
 Algorithm 1). Weight initialisation and the position of TF's asymmetric SAME
-padding differ: the twins are for timing, not for matching values. The ResNet
-resampling convolutions come two ways (`build(..., fast_resampling=)`):
-straightforward, as StudioGAN, mimicry and BigGAN-PyTorch write them (upsample,
-then a conv on the 4x larger map; conv, then average pooling), and with
-compare_gan2's algorithms (`unpool_conv`, `conv_downsample`: the same sums in
-fewer FLOPs), so the benchmark separates framework speed from algorithm.
+padding differ: the twins are for timing, not for matching values. The
+convolutions come two ways (`build(..., our_algorithms=)`, `torch_ops.py`):
+straightforward, as StudioGAN, mimicry and BigGAN-PyTorch write them, and with
+compare_gan2's algorithms (the ResNet resampling convs as `unpool_conv` /
+`conv_downsample`, DCGAN's tiny-map convs as dense matrix products: the same
+sums in fewer FLOPs or faster kernels), so the benchmark separates framework
+speed from algorithm.
 
 - DCGAN-32: compare_gan `architectures/dcgan.py` (Radford et al. 2016), no
   norms, no spectral norm (compare_gan2.architectures.dcgan defaults).
@@ -26,7 +27,8 @@ The train step mirrors `ModularGAN.train_step` with disc_iters 1: fakes are draw
 without G gradients, D sees concat(real, fake) once per update, and the G
 update also runs D on concat(real, fake) (compare_gan's create_loss).
 
-torch is imported here and in bench.py only; compare_gan2 never imports it.
+torch is imported here, in torch_ops.py and in bench_worker.py only; compare_gan2 never
+imports it.
 """
 
 import math
@@ -36,59 +38,11 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import parametrizations
 
+import torch_ops  # (benchmarks/ is on sys.path)
+
 
 def _sn(module: nn.Module, on: bool) -> nn.Module:
   return parametrizations.spectral_norm(module) if on else module
-
-
-def unpool_conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-  """conv(unpool(x)) for an odd-sized, stride-1, "same" conv, without the zeros.
-
-  compare_gan's zero-insertion upsampling (resnet_ops.py:35-56) followed by a
-  conv equals a stride-2 transposed conv with the flipped kernel; compare_gan2
-  computes it that way (resnet_ops.unpool_conv), and so does the twin built
-  with fast_resampling.
-  """
-  k = conv.weight.shape[-1]
-  weight = conv.weight.flip(2, 3).transpose(0, 1)  # [C_in, C_out, k, k]
-  return F.conv_transpose2d(x, weight, conv.bias, stride=2, padding=(k - 1) // 2,
-                            output_padding=1)
-
-
-def conv_downsample(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-  """avg_pool2d(conv(x), 2) in one strided conv, as compare_gan2's resnet_ops.conv_downsample.
-
-  1x1: pool first. kxk: a stride-2 (k+1)x(k+1) conv with the kernel averaged
-  over the pool's four offsets (even sizes, as every benchmarked map).
-  """
-  if conv.kernel_size == (1, 1):
-    return conv(F.avg_pool2d(x, 2))
-  w = conv.weight
-  pooled = sum(F.pad(w, (left, 1 - left, top, 1 - top)) for top in (0, 1) for left in (0, 1))
-  return F.conv2d(x, 0.25 * pooled, conv.bias, stride=2, padding=(w.shape[-1] - 1) // 2)
-
-
-def unpool(x: torch.Tensor) -> torch.Tensor:
-  """compare_gan's zero-insertion upsampling (resnet_ops.py:35-56), NCHW."""
-  b, c, h, w = x.shape
-  out = x.new_zeros(b, c, 2 * h, 2 * w)
-  out[:, :, ::2, ::2] = x
-  return out
-
-
-class Resampling:
-  """The up/down convolutions of the ResNet twins, straightforward or compare_gan2's."""
-
-  def __init__(self, fast: bool):
-    self.fast = fast
-
-  def up(self, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """conv(unpool(x))."""
-    return unpool_conv(conv, x) if self.fast else conv(unpool(x))
-
-  def down(self, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """avg_pool2d(conv(x), 2)."""
-    return conv_downsample(conv, x) if self.fast else F.avg_pool2d(conv(x), 2)
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -101,8 +55,10 @@ def lrelu(x: torch.Tensor) -> torch.Tensor:
 class DcganGenerator(nn.Module):
   """z -> linear 2x2x512 -> 4 x (ReLU, 5x5/2 transposed conv) -> 0.5 tanh + 0.5."""
 
-  def __init__(self, z_dim: int = 128, size: int = 32, colors: int = 3):
+  def __init__(self, algorithms: torch_ops.Algorithms, z_dim: int = 128, size: int = 32,
+               colors: int = 3):
     super().__init__()
+    self.algorithms = algorithms
     self.seed = math.ceil(size / 16)
     self.fc = nn.Linear(z_dim, self.seed * self.seed * 512)
     chans = (512, 256, 128, 64, colors)
@@ -114,15 +70,16 @@ class DcganGenerator(nn.Module):
     """Images in [0, 1], NCHW."""
     x = self.fc(z).reshape(-1, 512, self.seed, self.seed)
     for deconv in self.deconvs:
-      x = deconv(F.relu(x))
+      x = self.algorithms.conv_transpose(deconv, F.relu(x))
     return 0.5 * torch.tanh(x) + 0.5
 
 
 class DcganDiscriminator(nn.Module):
   """4 x (5x5/2 conv, lrelu) -> flatten -> linear 1."""
 
-  def __init__(self, size: int = 32, colors: int = 3):
+  def __init__(self, algorithms: torch_ops.Algorithms, size: int = 32, colors: int = 3):
     super().__init__()
+    self.algorithms = algorithms
     chans = (colors, 64, 128, 256, 512)
     self.convs = nn.ModuleList(nn.Conv2d(a, b, 5, 2, padding=2)
                                for a, b in zip(chans[:-1], chans[1:]))
@@ -131,7 +88,7 @@ class DcganDiscriminator(nn.Module):
   def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
     """Logits [B, 1]."""
     for conv in self.convs:
-      x = lrelu(conv(x))
+      x = lrelu(self.algorithms.conv(conv, x))
     return self.fc(x.flatten(1))
 
 
@@ -141,9 +98,9 @@ class ResBlock(nn.Module):
   """compare_gan's SNGAN block: 3x3 conv shortcut, (BN) ReLU conv twice."""
 
   def __init__(self, c_in: int, c_out: int, scale: str, gen: bool, bn: bool, sn: bool,
-               resampling: Resampling):
+               algorithms: torch_ops.Algorithms):
     super().__init__()
-    self.scale, self.gen, self.resampling = scale, gen, resampling
+    self.scale, self.gen, self.algorithms = scale, gen, algorithms
     self.shortcut = _sn(nn.Conv2d(c_in, c_out, 3, padding=1), sn)
     self.bn1 = nn.BatchNorm2d(c_in) if bn else nn.Identity()
     self.conv1 = _sn(nn.Conv2d(c_in, c_out, 3, padding=1), sn)
@@ -152,8 +109,8 @@ class ResBlock(nn.Module):
 
   def _resample_conv(self, conv, x):
     if self.scale == "up":
-      return self.resampling.up(conv, x)
-    return self.resampling.down(conv, x) if self.scale == "down" else conv(x)
+      return self.algorithms.up(conv, x)
+    return self.algorithms.down(conv, x) if self.scale == "down" else conv(x)
 
   def forward(self, x: torch.Tensor) -> torch.Tensor:
     """The block (or attention) output."""
@@ -168,11 +125,12 @@ class ResBlock(nn.Module):
 class ResnetCifarGenerator(nn.Module):
   """z -> linear 4x4xch -> 3 "up" blocks -> BN, ReLU, 3x3 conv, sigmoid."""
 
-  def __init__(self, resampling: Resampling, z_dim: int = 128, ch: int = 256, colors: int = 3):
+  def __init__(self, algorithms: torch_ops.Algorithms, z_dim: int = 128, ch: int = 256,
+               colors: int = 3):
     super().__init__()
     self.ch = ch
     self.fc = nn.Linear(z_dim, 16 * ch)
-    self.blocks = nn.Sequential(*[ResBlock(ch, ch, "up", True, True, False, resampling)
+    self.blocks = nn.Sequential(*[ResBlock(ch, ch, "up", True, True, False, algorithms)
                                   for _ in range(3)])
     self.final_bn = nn.BatchNorm2d(ch)
     self.final_conv = nn.Conv2d(ch, colors, 3, padding=1)
@@ -186,10 +144,10 @@ class ResnetCifarGenerator(nn.Module):
 class ResnetCifarDiscriminator(nn.Module):
   """2 "down" + 2 "none" blocks (SN), ReLU, mean pooling, linear 1 (SN)."""
 
-  def __init__(self, resampling: Resampling, ch: int = 128, colors: int = 3):
+  def __init__(self, algorithms: torch_ops.Algorithms, ch: int = 128, colors: int = 3):
     super().__init__()
     self.blocks = nn.Sequential(*[
-        ResBlock(c_in, ch, scale, False, False, True, resampling)
+        ResBlock(c_in, ch, scale, False, False, True, algorithms)
         for c_in, scale in ((colors, "down"), (ch, "down"), (ch, "none"), (ch, "none"))])
     self.fc = _sn(nn.Linear(ch, 1), True)
 
@@ -239,9 +197,9 @@ class BigGanBlock(nn.Module):
   """BigGAN block: (C)BN, ReLU, conv 3x3 twice, optional 1x1 conv shortcut."""
 
   def __init__(self, c_in: int, c_out: int, scale: str, cond_dim: int | None,
-               resampling: Resampling, shortcut: bool = True):
+               algorithms: torch_ops.Algorithms, shortcut: bool = True):
     super().__init__()
-    self.scale, self.gen, self.resampling = scale, cond_dim is not None, resampling
+    self.scale, self.gen, self.algorithms = scale, cond_dim is not None, algorithms
     self.bn1 = ConditionalBatchNorm(c_in, cond_dim) if self.gen else None
     self.conv1 = _sn(nn.Conv2d(c_in, c_out, 3, padding=1), True)
     self.bn2 = ConditionalBatchNorm(c_out, cond_dim) if self.gen else None
@@ -249,10 +207,10 @@ class BigGanBlock(nn.Module):
     self.shortcut = _sn(nn.Conv2d(c_in, c_out, 1), True) if shortcut else None
 
   def _up_conv(self, conv, x):
-    return self.resampling.up(conv, x) if self.scale == "up" else conv(x)
+    return self.algorithms.up(conv, x) if self.scale == "up" else conv(x)
 
   def _down_conv(self, conv, x):
-    return self.resampling.down(conv, x) if self.scale == "down" else conv(x)
+    return self.algorithms.down(conv, x) if self.scale == "down" else conv(x)
 
   def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
     """The block output (c conditions G blocks only)."""
@@ -268,7 +226,7 @@ class BigGanBlock(nn.Module):
 class BigGanGenerator(nn.Module):
   """BigGAN-128 G (compare_gan resnet_biggan.py:154-300), hierarchical z, shared embedding."""
 
-  def __init__(self, resampling: Resampling, ch: int = 96, z_dim: int = 120,
+  def __init__(self, algorithms: torch_ops.Algorithms, ch: int = 96, z_dim: int = 120,
                num_classes: int = 1000, embed_dim: int = 128, attention_after: int = 4,
                colors: int = 3):
     super().__init__()
@@ -277,7 +235,7 @@ class BigGanGenerator(nn.Module):
     chunk = z_dim // (self.num_blocks + 1)
     self.embed_y = nn.Linear(num_classes, embed_dim, bias=False)
     self.fc = _sn(nn.Linear(chunk, 16 * channels[0]), True)
-    self.blocks = nn.ModuleList(BigGanBlock(a, b, "up", chunk + embed_dim, resampling)
+    self.blocks = nn.ModuleList(BigGanBlock(a, b, "up", chunk + embed_dim, algorithms)
                                 for a, b in zip(channels[:-1], channels[1:]))
     self.attention_after = attention_after
     self.attention = NonLocalBlock(channels[attention_after])
@@ -300,13 +258,13 @@ class BigGanGenerator(nn.Module):
 class BigGanDiscriminator(nn.Module):
   """BigGAN-128 D (resnet_biggan.py:305-425): 5 "down" + 1 block, sum pooling, projection."""
 
-  def __init__(self, resampling: Resampling, ch: int = 96, num_classes: int = 1000,
+  def __init__(self, algorithms: torch_ops.Algorithms, ch: int = 96, num_classes: int = 1000,
                attention_after: int = 1, colors: int = 3):
     super().__init__()
     outs = [ch * m for m in (1, 2, 4, 8, 16, 16)]
     ins = [colors] + outs[:-1]
     scales = ["down"] * 5 + ["none"]
-    self.blocks = nn.ModuleList(BigGanBlock(a, b, s, None, resampling, shortcut=a != b)
+    self.blocks = nn.ModuleList(BigGanBlock(a, b, s, None, algorithms, shortcut=a != b)
                                 for a, b, s in zip(ins, outs, scales))
     self.attention_after = attention_after
     self.attention = NonLocalBlock(outs[attention_after - 1])
@@ -378,16 +336,16 @@ class TwinGan:
     return g_loss.item()
 
 
-def build(model: str, ch: int | None = None, fast_resampling: bool = False) -> TwinGan:
+def build(model: str, ch: int | None = None, our_algorithms: bool = False) -> TwinGan:
   """The twin of bench.py's `model` ("DCGAN-32", "ResNet-CIFAR", "BigGAN-128").
 
-  fast_resampling: the ResNet up/down convolutions as compare_gan2 computes
-  them (same FLOPs as ours) instead of the straightforward way (DCGAN has none).
+  our_algorithms: the convolutions as compare_gan2 computes them (torch_ops.py)
+  instead of the straightforward way.
   """
   torch.manual_seed(0)
-  r = Resampling(fast_resampling)
+  r = torch_ops.Algorithms(our_algorithms)
   if model == "DCGAN-32":
-    return TwinGan(DcganGenerator(), DcganDiscriminator(), non_saturating, 128)
+    return TwinGan(DcganGenerator(r), DcganDiscriminator(r), non_saturating, 128)
   if model == "ResNet-CIFAR":
     return TwinGan(ResnetCifarGenerator(r), ResnetCifarDiscriminator(r), hinge, 128)
   if model == "BigGAN-128":
