@@ -62,37 +62,44 @@ def _taps(big: int, small: int, kernel: int, stride: int, pad: int) -> torch.Ten
   return (reads == torch.arange(big)[None, :, None]).float()
 
 
-def _dense(weight: torch.Tensor, big: tuple, small: tuple, stride: int, pad: int) -> torch.Tensor:
-  """[Q, P, C_a, C_b]: weight [C_a, C_b, KH, KW] at the tap joining small pixel q and big pixel p."""
-  rows, cols = (_taps(b, s, k, stride, pad) for b, s, k in zip(big, small, weight.shape[2:]))
-  taps = torch.einsum("aik,bjl->abijkl", rows, cols).reshape(-1, weight.shape[2] * weight.shape[3])
-  flat = weight.flatten(2).permute(2, 0, 1).reshape(taps.shape[1], -1)
-  return (taps @ flat).reshape(small[0] * small[1], big[0] * big[1], *weight.shape[:2])
+def _tap_matrices(big: tuple, small: tuple, kernel: tuple, stride: int, pad: int,
+                  per_big: bool) -> torch.Tensor:
+  """[P, KH·KW, Q] if per_big else [Q, KH·KW, P]: 1 where tap t joins small pixel q and big p."""
+  rows, cols = (_taps(b, s, k, stride, pad) for b, s, k in zip(big, small, kernel))
+  pattern = "aik,bjl->ijklab" if per_big else "aik,bjl->abklij"
+  taps = torch.einsum(pattern, rows, cols)
+  return taps.reshape(taps.shape[0] * taps.shape[1], kernel[0] * kernel[1], -1)
 
 
 def dense_conv2d(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-  """conv(x) as one matrix product per output pixel (compare_gan2.ops.dense_conv.conv2d)."""
+  """conv(x) as one matrix product (compare_gan2.ops.dense_conv.conv2d, NCHW layouts).
+
+  W [(p, c), (o, q)] = Σ_t taps[p, t, q] · weight[o, c, t], built per big pixel p
+  so that no large tensor is ever permuted.
+  """
   b, c, h, w = x.shape
   (stride, _), (pad, _) = conv.stride, conv.padding
   small = tuple((n + 2 * pad - k) // stride + 1 for n, k in zip((h, w), conv.kernel_size))
-  dense = _dense(conv.weight, (h, w), small, stride, pad)  # [Q, P, C_out, C_in]
-  dense = dense.permute(0, 3, 1, 2).reshape(dense.shape[0], c * h * w, -1)  # [Q, (c, p), o]
-  per_pixel = x.reshape(1, b, c * h * w) @ dense  # [Q, B, C_out]
-  out = per_pixel.permute(1, 2, 0).reshape(b, -1, *small)
-  return out + conv.bias[:, None, None]
+  taps = _tap_matrices((h, w), small, conv.kernel_size, stride, pad, per_big=True)
+  weight = conv.weight.transpose(0, 1).reshape(1, -1, taps.shape[1])  # [1, (c, o), t]
+  dense = (weight @ taps).reshape(h * w * c, -1)  # [(p, c), (o, q)]
+  out = x.reshape(b, c, h * w).transpose(1, 2).reshape(b, -1) @ dense
+  return out.reshape(b, -1, *small) + conv.bias[:, None, None]
 
 
 def dense_conv_transpose2d(deconv: nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
-  """deconv(x) as products per input pixel (compare_gan2.ops.dense_conv.conv2d_transpose)."""
+  """deconv(x) as one matrix product (compare_gan2.ops.dense_conv.conv2d_transpose, NCHW).
+
+  W [(q, c_in), (c_out, p)] = Σ_t weight[c_in, c_out, t] · taps[q, t, p].
+  """
   b, c_in, h, w = x.shape
   (stride, _), (pad, _), (extra, _) = deconv.stride, deconv.padding, deconv.output_padding
   big = tuple((n - 1) * stride - 2 * pad + k + extra
               for n, k in zip((h, w), deconv.kernel_size))
-  dense = _dense(deconv.weight, big, (h, w), stride, pad)  # [Q, P, C_in, C_out]
-  dense = dense.permute(0, 2, 3, 1).reshape(h * w, c_in, -1)  # [Q, c_in, (c_out, p)]
-  per_pixel = x.reshape(b, c_in, h * w).permute(2, 0, 1)  # [Q, B, C_in]
-  out = (per_pixel @ dense).sum(0).reshape(b, -1, *big)
-  return out + deconv.bias[:, None, None]
+  taps = _tap_matrices(big, (h, w), deconv.kernel_size, stride, pad, per_big=False)
+  dense = (deconv.weight.reshape(1, -1, taps.shape[1]) @ taps).reshape(h * w * c_in, -1)
+  out = x.reshape(b, c_in, h * w).transpose(1, 2).reshape(b, -1) @ dense
+  return out.reshape(b, -1, *big) + deconv.bias[:, None, None]
 
 
 def _dense_applies(big: tuple, kernel: tuple, batch: int) -> bool:
