@@ -11,13 +11,14 @@ for a kernel K of shape [KH, KW, C_big, C_small] (a conv kernel
 put the big side's channels third). Applied as a matrix product it costs
 B·Q·P·C_big·C_small multiply-adds instead of the convolution's B·Q·KH·KW·
 C_big·C_small: no more whenever the big map has no more pixels than the kernel
-has taps (P <= KH·KW), i.e. when most taps fall on the zero padding, and it
+has taps (P <= KH·KW), i.e. when many taps fall on the zero padding, and it
 runs as one large GEMM. DCGAN at 32x32 (Radford et al. 2016, arXiv:1511.06434)
 has two such layers, D's d_conv4 (4x4 -> 2x2, 5x5 kernel) and G's g_dc1
-(2x2 -> 4x4): oneDNN's convolution kernels (TF's and PyTorch's alike) ran them
-at a quarter of their usual speed, taking 51% of the whole train step for 36%
-of its FLOPs (benchmarks/profile_step.py); as matrix products the layers take
-a third of the time (README "Performance").
+(2x2 -> 4x4): oneDNN's convolution kernels (TF's and PyTorch's alike) spent
+52% of the train step's op time on them for 32% of its FLOPs
+(benchmarks/profile_step.py, batch 64); as matrix products each layer's
+forward + backward takes a third of the time and the step 33% less (README
+"Performance").
 
 W is built from K by one product with a constant 0/1 matrix T [Q·P, KH·KW]
 (`tap_matrix`): W = T @ K, whose gradient is Tᵀ @ dW, so K's gradient needs
