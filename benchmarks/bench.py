@@ -26,8 +26,8 @@ and warmed up once; the driver then runs `--rounds` interleaved rounds (the way
 order rotates each round, and each round starts with a fresh fp32 matmul peak
 measurement), so load from other jobs spreads over all ways. A round times
 `steps` steps per way; the table gives min and median over rounds of the mean
-ms/step, and "vs PyTorch" / "vs bare" as the median over rounds of the ratio
-within a round (ways of a round run back to back, so slow drift cancels).
+ms/step, and "vs PyTorch" / "vs same-FLOPs twin" (the twin with our
+algorithms) / "vs bare" as the median over rounds of the ratio within a round (ways of a round run back to back, so slow drift cancels).
 FLOPs are the conv + matmul FLOPs of the ops the traced TF step runs
 (tf_ways.matmul_flops, TF's own formulas), cross-checked against
 torch.utils.flop_counter on the twins; GFLOP/s and % of peak count those
@@ -157,10 +157,11 @@ def _row(args, model, way, values, info, ref, peak) -> str:
   median = statistics.median(values)
   images = 2 * args.batch[model]
   gflops = ref[(model, "bare tf.function")]["flops"] / median / 1e9
-  vs_torch = paired(values, ref[(model, "PyTorch eager")]["times"])
+  vs_torch = paired(values, ref[(model, bench_worker.TORCH)]["times"])
+  vs_twin = paired(values, ref[(model, bench_worker.TORCH_FAST)]["times"])
   vs_bare = paired(values, ref[(model, "bare tf.function")]["times"]) - 1
   return (f"| {model} | {way} | {1000 * min(values):.0f} | {1000 * median:.0f} | "
-          f"{images / median:.1f} | {info['rss_mib']:.0f} | {vs_torch:.2f} | "
+          f"{images / median:.1f} | {info['rss_mib']:.0f} | {vs_torch:.2f} | {vs_twin:.2f} | "
           f"{100 * vs_bare:+.1f}% | {gflops:.1f} | {100 * gflops / peak:.0f}% |")
 
 
@@ -183,7 +184,8 @@ def _report(args, infos: dict, times: dict, peaks: list, load: tuple) -> None:
           f"GFLOP/step {tf_flops / 1e9:.1f} (TF graph), torch counter {torch_flops};"
           f" params (G, D) {tuple(infos[(model, 'bare tf.function')]['params'])}.")
   print("\n| model | way | min ms/step | median ms/step | images/s | peak RSS MiB | vs PyTorch "
-        "| vs bare | GFLOP/s | % of peak |\n|---|---|---|---|---|---|---|---|---|---|")
+        "| vs same-FLOPs twin | vs bare | GFLOP/s | % of peak |"
+        "\n|---|---|---|---|---|---|---|---|---|---|---|")
   ref = {key: {**infos[key], "times": times[key]} for key in infos}
   for model in args.models:
     for way in WAYS:
