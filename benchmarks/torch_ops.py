@@ -62,13 +62,19 @@ def _taps(big: int, small: int, kernel: int, stride: int, pad: int) -> torch.Ten
   return (reads == torch.arange(big)[None, :, None]).float()
 
 
-def _tap_matrices(big: tuple, small: tuple, kernel: tuple, stride: int, pad: int,
+def _tap_matrices(big: tuple, small: tuple, kernel: tuple, strides: tuple, pads: tuple,
                   per_big: bool) -> torch.Tensor:
   """[P, KH·KW, Q] if per_big else [Q, KH·KW, P]: 1 where tap t joins small pixel q and big p."""
-  rows, cols = (_taps(b, s, k, stride, pad) for b, s, k in zip(big, small, kernel))
+  rows, cols = (_taps(*dims) for dims in zip(big, small, kernel, strides, pads))
   pattern = "aik,bjl->ijklab" if per_big else "aik,bjl->abklij"
   taps = torch.einsum(pattern, rows, cols)
   return taps.reshape(taps.shape[0] * taps.shape[1], kernel[0] * kernel[1], -1)
+
+
+def _transposed_size(deconv: nn.ConvTranspose2d, hw: tuple) -> tuple:
+  """(H, W) of deconv's output for an input of `hw` (nn.ConvTranspose2d's formula)."""
+  return tuple((n - 1) * s - 2 * p + k + e for n, s, p, k, e in zip(
+      hw, deconv.stride, deconv.padding, deconv.kernel_size, deconv.output_padding))
 
 
 def dense_conv2d(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
@@ -78,9 +84,9 @@ def dense_conv2d(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
   so that no large tensor is ever permuted.
   """
   b, c, h, w = x.shape
-  (stride, _), (pad, _) = conv.stride, conv.padding
-  small = tuple((n + 2 * pad - k) // stride + 1 for n, k in zip((h, w), conv.kernel_size))
-  taps = _tap_matrices((h, w), small, conv.kernel_size, stride, pad, per_big=True)
+  small = tuple((n + 2 * p - k) // s + 1
+                for n, p, k, s in zip((h, w), conv.padding, conv.kernel_size, conv.stride))
+  taps = _tap_matrices((h, w), small, conv.kernel_size, conv.stride, conv.padding, per_big=True)
   weight = conv.weight.transpose(0, 1).reshape(1, -1, taps.shape[1])  # [1, (c, o), t]
   dense = (weight @ taps).reshape(h * w * c, -1)  # [(p, c), (o, q)]
   out = x.reshape(b, c, h * w).transpose(1, 2).reshape(b, -1) @ dense
@@ -93,10 +99,9 @@ def dense_conv_transpose2d(deconv: nn.ConvTranspose2d, x: torch.Tensor) -> torch
   W [(q, c_in), (c_out, p)] = Σ_t weight[c_in, c_out, t] · taps[q, t, p].
   """
   b, c_in, h, w = x.shape
-  (stride, _), (pad, _), (extra, _) = deconv.stride, deconv.padding, deconv.output_padding
-  big = tuple((n - 1) * stride - 2 * pad + k + extra
-              for n, k in zip((h, w), deconv.kernel_size))
-  taps = _tap_matrices(big, (h, w), deconv.kernel_size, stride, pad, per_big=False)
+  big = _transposed_size(deconv, (h, w))
+  taps = _tap_matrices(big, (h, w), deconv.kernel_size, deconv.stride, deconv.padding,
+                       per_big=False)
   dense = (deconv.weight.reshape(1, -1, taps.shape[1]) @ taps).reshape(h * w * c_in, -1)
   out = x.reshape(b, c_in, h * w).transpose(1, 2).reshape(b, -1) @ dense
   return out.reshape(b, -1, *big) + deconv.bias[:, None, None]
@@ -128,8 +133,7 @@ class Algorithms:
 
   def conv_transpose(self, deconv: nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
     """deconv(x)."""
-    out_hw = [(n - 1) * s - 2 * p + k + e for n, s, p, k, e in zip(
-        x.shape[2:], deconv.stride, deconv.padding, deconv.kernel_size, deconv.output_padding)]
-    if self.ours and _dense_applies(out_hw, deconv.kernel_size, x.shape[0]):
+    if self.ours and _dense_applies(_transposed_size(deconv, x.shape[2:]), deconv.kernel_size,
+                                    x.shape[0]):
       return dense_conv_transpose2d(deconv, x)
     return deconv(x)
