@@ -92,6 +92,14 @@ def expanded_kernel(kernel: tf.Tensor, big_hw: tuple[int, int], small_hw: tuple[
   return tf.reshape(dense, [small_hw[0] * small_hw[1], big_hw[0] * big_hw[1] * c_big, c_small])
 
 
+def _static_hw(x: tf.Tensor, caller: str) -> tuple[int, int, int]:
+  """x's (H, W, C), which the tap matrix needs at trace time."""
+  _, height, width, channels = x.shape
+  if None in (height, width, channels):
+    raise ValueError(f"dense_conv.{caller} needs static H, W and C, got shape {x.shape}.")
+  return height, width, channels
+
+
 def conv2d(x: tf.Tensor, kernel: tf.Tensor, strides: tuple[int, int]) -> tf.Tensor:
   """`tf.nn.conv2d(x, kernel, strides, "SAME")` as a matrix product.
 
@@ -102,8 +110,11 @@ def conv2d(x: tf.Tensor, kernel: tf.Tensor, strides: tuple[int, int]) -> tf.Tens
 
   Returns:
     [B, ceil(H / stride_h), ceil(W / stride_w), C_out].
+
+  Raises:
+    ValueError: if H, W or C_in is unknown.
   """
-  _, height, width, channels = x.shape
+  height, width, channels = _static_hw(x, "conv2d")
   out_hw = (-(-height // strides[0]), -(-width // strides[1]))
   dense = expanded_kernel(kernel, (height, width), out_hw, strides)
   # One product per output pixel, all sharing the flattened input: [Q, B, C_out].
@@ -124,8 +135,11 @@ def conv2d_transpose(x: tf.Tensor, kernel: tf.Tensor, strides: tuple[int, int],
 
   Returns:
     [B, *out_hw, C_out].
+
+  Raises:
+    ValueError: if H, W or C_in is unknown.
   """
-  _, height, width, channels = x.shape
+  height, width, channels = _static_hw(x, "conv2d_transpose")
   dense = expanded_kernel(kernel, out_hw, (height, width), strides)
   per_pixel = tf.transpose(tf.reshape(x, [-1, height * width, channels]), [1, 0, 2])
   # Each input pixel's contribution [B, P·C_out], summed over the Q pixels.

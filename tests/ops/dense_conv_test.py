@@ -104,13 +104,31 @@ def test_applies(big_hw, small_hw, kernel_hw, batch, want):
   assert dense_conv.applies(big_hw, small_hw, kernel_hw, batch) is want
 
 
+def test_unknown_sizes_are_a_clear_error():
+  kernel = _random((5, 5, 4, 6), 11)
+  traced = tf.function(lambda x: dense_conv.conv2d(x, kernel, (2, 2)),
+                       input_signature=[tf.TensorSpec([None, None, 4, 4])])
+  with pytest.raises(ValueError, match=r"dense_conv.conv2d needs static H, W and C"):
+    traced.get_concrete_function()
+  deconv = tf.function(lambda x: dense_conv.conv2d_transpose(x, kernel, (2, 2), (4, 4)),
+                       input_signature=[tf.TensorSpec([None, 2, None, 6])])
+  with pytest.raises(ValueError, match=r"conv2d_transpose needs static H, W and C"):
+    deconv.get_concrete_function()
+
+
+def _record_applies(monkeypatch):
+  """The list that each later `dense_conv.applies` decision is appended to."""
+  calls = []
+  real = dense_conv.applies
+  monkeypatch.setattr(dense_conv, "applies", lambda *a: calls.append(real(*a)) or calls[-1])
+  return calls
+
+
 def _layer_pair(make, shape, dense_taken, monkeypatch):
   """Outputs of one layer with the dense path allowed and forbidden; checks which ran."""
   keras.utils.set_random_seed(7)
   layer, x = make(), _random(shape, 8)
-  calls = []
-  real = dense_conv.applies
-  monkeypatch.setattr(dense_conv, "applies", lambda *a: calls.append(real(*a)) or calls[-1])
+  calls = _record_applies(monkeypatch)
   # training=False: SN's power iteration must not move u between the calls.
   fast = layer(x, training=False)
   assert calls == [dense_taken]
@@ -135,9 +153,7 @@ def test_layers_take_the_dense_path_where_it_applies(make, shape, dense_taken, m
 def test_dense_layers_eager_function_and_two_replicas_agree(make, shape, two_replicas,
                                                            monkeypatch):
   x = _random(shape, 9).numpy()
-  taken = []
-  real = dense_conv.applies
-  monkeypatch.setattr(dense_conv, "applies", lambda *a: taken.append(real(*a)) or taken[-1])
+  taken = _record_applies(monkeypatch)
 
   def build():
     keras.utils.set_random_seed(10)
