@@ -27,7 +27,8 @@ order rotates each round, and each round starts with a fresh fp32 matmul peak
 measurement), so load from other jobs spreads over all ways. A round times
 `steps` steps per way; the table gives min and median over rounds of the mean
 ms/step, and "vs PyTorch" / "vs same-FLOPs twin" (the twin with our
-algorithms) / "vs bare" as the median over rounds of the ratio within a round (ways of a round run back to back, so slow drift cancels).
+algorithms) / "vs bare" as the median over rounds of the ratio within a round
+(ways of a round run back to back, so slow drift cancels).
 FLOPs are the conv + matmul FLOPs of the ops the traced TF step runs
 (tf_ways.matmul_flops, TF's own formulas), cross-checked against
 torch.utils.flop_counter on the twins; GFLOP/s and % of peak count those

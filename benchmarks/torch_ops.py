@@ -27,7 +27,7 @@ def unpool_conv(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
   compare_gan's zero-insertion upsampling (resnet_ops.py:35-56) followed by a
   conv equals a stride-2 transposed conv with the flipped kernel; compare_gan2
   computes it that way (resnet_ops.unpool_conv), and so does the twin built
-  with fast_resampling.
+  with our_algorithms.
   """
   k = conv.weight.shape[-1]
   weight = conv.weight.flip(2, 3).transpose(0, 1)  # [C_in, C_out, k, k]
