@@ -4,8 +4,9 @@ Lucic et al. 2019, "High-Fidelity Image Generation With Fewer Labels",
 METHODS.md §5.1; compare_gan has none of it (COMPARE_GAN.md part 2, §4.3:
 its S3GAN read externally computed label files). Steps:
 
-1. `train_labeller` (training.py): a feature extractor F (any compare_gan2
-   discriminator; its flattened features) with a 4-way rotation head, eq.
+1. `train_labeller` (training.py): a feature extractor F (the paper's wide
+   ResNet-50 v2, `ResNetV2` in resnet_v2.py, or any compare_gan2
+   discriminator, its flattened features) with a 4-way rotation head, eq.
    (1), on all train images, plus a linear class head trained jointly with
    weight γ = 0.5 on the labelled k%, rotated copies included, eq. (2) (S²L).
 2. `export_soft_labels` (labelling.py): the class head's logits for every
@@ -32,10 +33,16 @@ import gin
 from compare_gan2.data import pipeline
 from compare_gan2.pretraining import labelling
 from compare_gan2.pretraining import model
+from compare_gan2.pretraining import resnet_v2
+from compare_gan2.pretraining import schedule
 from compare_gan2.pretraining import training
 from compare_gan2.pretraining.labelling import cluster
 from compare_gan2.pretraining.labelling import export_soft_labels
+from compare_gan2.pretraining.model import FeatureNetwork  # noqa: F401
 from compare_gan2.pretraining.model import Labeller  # noqa: F401
+from compare_gan2.pretraining.resnet_v2 import ResNetV2  # noqa: F401
+from compare_gan2.pretraining.schedule import EpochSGD  # noqa: F401
+from compare_gan2.pretraining.schedule import WarmupStepDecay  # noqa: F401
 from compare_gan2.pretraining.training import Trained  # noqa: F401
 from compare_gan2.pretraining.training import train_labeller
 
@@ -65,7 +72,8 @@ def run(output_dir: str, task: str = "both", steps: int | None = None,
   """
   if task not in TASKS:
     raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
-  override = {} if steps is None else {"steps": steps}
+  # --steps replaces the configured length, whether given in steps or epochs.
+  override = {} if steps is None else {"steps": steps, "epochs": None}
   trained = gin.get_configurable(train_labeller)(output_dir, **override)
   labeller, dataset = trained.labeller, trained.dataset
   record = {"step": trained.step, "history": trained.history,
@@ -86,5 +94,6 @@ def run(output_dir: str, task: str = "both", steps: int | None = None,
   return record
 
 
-__all__ = ["TASKS", "Labeller", "Trained", "cluster", "export_soft_labels", "run",
-           "train_labeller", "training", "labelling", "model"]
+__all__ = ["TASKS", "EpochSGD", "FeatureNetwork", "Labeller", "ResNetV2", "Trained",
+           "WarmupStepDecay", "cluster", "export_soft_labels", "run", "train_labeller",
+           "training", "labelling", "model", "resnet_v2", "schedule"]

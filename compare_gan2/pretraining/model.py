@@ -1,7 +1,8 @@
 """The labeller: a feature extractor F with a rotation head and a class head, and its loss.
 
 Lucic et al. 2019, "High-Fidelity Image Generation With Fewer Labels",
-METHODS.md §5.1. F is any compare_gan2 discriminator architecture; its
+METHODS.md §5.1. F is a `FeatureNetwork` (the paper's wide ResNet-50 v2,
+resnet_v2.py) or any compare_gan2 discriminator architecture, whose
 `features` output, flattened, is F(x). Two linear heads read F(x):
 c_R (4 rotations, eq. (1)) and c_S²L (the classes, eq. (2)). The rotation
 helpers and the cross-entropy are compare_gan's SSGAN ones
@@ -20,19 +21,54 @@ from compare_gan2.ops import layers
 
 ROTATION_HEAD = "score_classify"  # compare_gan's rotation head scope (ssgan.py:95-99)
 CLASS_HEAD = "predictor_linear"   # compare_gan's S3GAN class head scope (s3gan.py:139-152)
-FeatureExtractor = arch_base.DiscriminatorBase | Callable[..., arch_base.DiscriminatorBase]
+
+
+class FeatureNetwork(keras.Model):
+  """A network built for the labeller: call(images, training) -> F(x) [N, feature_dim].
+
+  Subclasses build every variable in `build((None, H, W, C))` and may add a
+  penalty to the loss through `regularization_loss` (weight decay).
+
+  Attributes:
+    image_shape: (H, W, C) of its images.
+    kernel_initializer: the heads' kernel initializer.
+  """
+
+  def __init__(self, image_shape=(32, 32, 3), kernel_initializer="glorot_uniform", **kwargs):
+    super().__init__(**kwargs)
+    self.image_shape = tuple(int(d) for d in image_shape)
+    if len(self.image_shape) != 3:
+      raise ValueError(f"{type(self).__qualname__}: image_shape must be (H, W, C), got "
+                       f"{tuple(image_shape)}.")
+    self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+  @property
+  def feature_dim(self) -> int:
+    """Width of F(x)."""
+    raise NotImplementedError
+
+  def regularization_loss(self) -> tf.Tensor | None:
+    """A penalty added to the training loss, or None."""
+    return None
+
+  def get_config(self) -> dict:
+    return {**super().get_config(), "image_shape": self.image_shape}
+
+
+Network = arch_base.DiscriminatorBase | FeatureNetwork
+FeatureExtractor = Network | Callable[..., Network]
 
 
 class Labeller:
   """F(x) = flatten(D(x).features), c_R on F(x), and c_S²L on F(x) when there are classes.
 
   Attributes:
-    network: the discriminator architecture used as F (its logit is unused).
+    network: F: a FeatureNetwork, or a discriminator (its logit unused).
     rotation_head: linear c_R, 4 outputs.
     class_head: linear c_S²L with bias (num_classes outputs), or None.
   """
 
-  def __init__(self, network: arch_base.DiscriminatorBase, num_classes: int | None):
+  def __init__(self, network: Network, num_classes: int | None):
     self.network = network
     # Plain linear heads: the paper's S²L heads sit on a ResNet, not a GAN
     # discriminator, so no spectral norm here whatever F uses.
@@ -55,11 +91,15 @@ class Labeller:
 
   def _build(self) -> None:
     """Builds F from shapes, then the heads for its flattened feature width."""
-    self.network.build_variables(batch_size=2, conditional=False)
-    spec = tf.TensorSpec((2, *self.network.image_shape), tf.float32)
-    trace = tf.function(lambda x: self.network(x, None, training=False).features)
-    features = trace.get_concrete_function(spec).structured_outputs
-    width = int(np.prod(features.shape[1:]))
+    if isinstance(self.network, FeatureNetwork):
+      self.network.build((None, *self.network.image_shape))
+      width = self.network.feature_dim
+    else:
+      self.network.build_variables(batch_size=2, conditional=False)
+      spec = tf.TensorSpec((2, *self.network.image_shape), tf.float32)
+      trace = tf.function(lambda x: self.network(x, None, training=False).features)
+      features = trace.get_concrete_function(spec).structured_outputs
+      width = int(np.prod(features.shape[1:]))
     for head in self.heads:
       head.build((None, width))
 
@@ -76,8 +116,16 @@ class Labeller:
 
   def features(self, images: tf.Tensor, training: bool = False) -> tf.Tensor:
     """F(x): the network's features flattened to [N, -1]."""
+    if isinstance(self.network, FeatureNetwork):
+      return self.network(images, training=training)
     features = self.network(images, None, training=training).features
     return tf.reshape(features, [tf.shape(features)[0], -1])
+
+  def regularization_loss(self) -> tf.Tensor | None:
+    """F's penalty term (weight decay of a FeatureNetwork), or None."""
+    if isinstance(self.network, FeatureNetwork):
+      return self.network.regularization_loss()
+    return None
 
   def _inference(self, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """(F(x), c_S²L(F(x))) in inference mode; logits [N, 0] without a class head."""
@@ -107,20 +155,22 @@ def make_labeller(feature_extractor: FeatureExtractor, image_shape: tuple[int, i
   """A built Labeller for images of `image_shape`.
 
   Args:
-    feature_extractor: an (unbuilt) discriminator, or a discriminator class
-      / factory called with `image_shape` (gin: `@infogan.Discriminator`).
+    feature_extractor: an (unbuilt) FeatureNetwork or discriminator, or a
+      class / factory of one called with `image_shape` (gin:
+      `@pretraining.ResNetV2`, `@infogan.Discriminator`).
     image_shape: the dataset's (H, W, C).
     num_classes: classes of the class head; None or 0 for rotation only.
 
   Raises:
-    ValueError: the network is not a discriminator, or made for other images.
+    ValueError: the network is neither a FeatureNetwork nor a discriminator,
+      or is made for other images.
   """
   network = feature_extractor
   if not isinstance(network, keras.layers.Layer):
     network = feature_extractor(image_shape=tuple(image_shape))
-  if not isinstance(network, arch_base.DiscriminatorBase):
-    raise ValueError(f"feature_extractor must be a compare_gan2 discriminator, got "
-                     f"{type(network).__name__}.")
+  if not isinstance(network, (arch_base.DiscriminatorBase, FeatureNetwork)):
+    raise ValueError(f"feature_extractor must be a pretraining.FeatureNetwork or a "
+                     f"compare_gan2 discriminator, got {type(network).__name__}.")
   if tuple(network.image_shape) != tuple(image_shape):
     raise ValueError(f"feature_extractor {network.name} is made for {network.image_shape} "
                      f"images; the dataset has {tuple(image_shape)}.")
@@ -146,8 +196,9 @@ def s2l_loss(labeller: Labeller, images: tf.Tensor, labelled_images: tf.Tensor |
     training: passed to F (batch-norm and spectral-norm updates).
 
   Returns:
-    {"loss", "rotation_loss", "rotation_accuracy"} and, with a labelled
-    batch, "class_loss" and "class_accuracy" (on rotated rows too).
+    {"loss", "rotation_loss", "rotation_accuracy"}; with a labelled batch,
+    "class_loss" and "class_accuracy" (on rotated rows too); when F has a
+    penalty (weight decay), "regularization_loss", included in "loss".
   """
   batches = [images] if labelled_images is None else [images, labelled_images]
   rotated = [self_supervision.rotation_batch(b) for b in batches]
@@ -165,6 +216,10 @@ def s2l_loss(labeller: Labeller, images: tf.Tensor, labelled_images: tf.Tensor |
     values["class_loss"] = self_supervision.cross_entropy(class_logits, targets)
     values["class_accuracy"] = self_supervision.accuracy(class_logits, targets)
     values["loss"] = values["loss"] + class_weight * values["class_loss"]
+  penalty = labeller.regularization_loss()
+  if penalty is not None:
+    values["regularization_loss"] = penalty
+    values["loss"] = values["loss"] + penalty
   return values
 
 

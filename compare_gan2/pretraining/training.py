@@ -4,10 +4,12 @@ Lucic et al. 2019, METHODS.md §5.1: F and the classifier are trained
 jointly (eq. (2)), on a batch of all train images (rotation term) plus a
 batch of labelled ones (class term); the paper's 2048 = 1536 + 512 is the
 default 3:1 ratio here. Labelled means label >= 0 after the dataset's
-`data.LabelOptions` (`fraction` = k%). The paper trains ResNet-50 v2 (×16)
-with SGD (lr 0.1·B/256, 5-epoch warm-up, ÷10 at epochs 45 and 55, 65
-epochs); bind `pretraining.train_labeller.optimizer` to reproduce it, the default is
-Adam(1e-3), which suits small runs.
+`data.LabelOptions` (`fraction` = k%). The paper trains ResNet-50 v2 (×16,
+`pretraining.ResNetV2`) with SGD (lr 0.1·B/256, 5-epoch warm-up, ÷10 at
+epochs 45 and 55, 65 epochs): `optimizer = @pretraining.EpochSGD()` and
+`epochs = 65` (gin_configs/imagenet128/fewer_labels/labeller_s4l.gin). The
+default optimizer is Adam(1e-3), which suits small runs. An epoch is
+N // batch_size steps, N the train split's examples.
 
 Resuming: checkpoints `output_dir/checkpoints/ckpt-<step>` hold F, the heads
 and the optimizer. The data order is a pure function of (seed, step)
@@ -30,6 +32,7 @@ from compare_gan2.data import base as data_base
 from compare_gan2.data import pipeline
 from compare_gan2.data import relabel
 from compare_gan2.pretraining import model
+from compare_gan2.pretraining import schedule
 
 CHECKPOINT_DIR = "checkpoints"
 
@@ -50,9 +53,51 @@ class Trained:
   history: list[dict[str, float]]
 
 
-def _check(steps: int, batch_size: int, labelled_batch_size: int, class_weight: float,
+def steps_per_epoch(dataset: data_base.Dataset, batch_size: int) -> int | None:
+  """N // batch_size, N the train examples before any label filter; None if N is unknown.
+
+  Known means stated without reading the split: an in-memory source, or a
+  streamed one with `num_examples` or a `count` (TFDS metadata).
+  """
+  source = dataset.train.source
+  if isinstance(source, data_base.ArraySource):
+    examples = len(source.items)
+  else:
+    examples = source.num_examples or (source.count() if source.count is not None else None)
+  return None if not examples else max(1, examples // batch_size)
+
+
+def _total_steps(steps: int | None, epochs: float | None, epoch_steps: int | None) -> int:
+  """`steps`, or `epochs` converted to steps; 10,000 when neither is given."""
+  if steps is not None and epochs is not None:
+    raise ValueError(f"pretraining.train_labeller: give steps ({steps}) or epochs ({epochs}), "
+                     f"not both.")
+  if epochs is None:
+    return 10_000 if steps is None else steps
+  if epochs < 0:
+    raise ValueError(f"pretraining.train_labeller: epochs must be >= 0, got {epochs}.")
+  if epoch_steps is None:
+    raise ValueError(f"pretraining.train_labeller: epochs = {epochs} needs the train split's "
+                     f"size, which the dataset does not state; give steps instead.")
+  return round(epochs * epoch_steps)
+
+
+def _optimizer(optimizer, batch_size: int, epoch_steps: int | None
+               ) -> keras.optimizers.Optimizer:
+  """The configured optimizer; an EpochSGD recipe is built for this batch and epoch."""
+  if optimizer is None:
+    return keras.optimizers.Adam(1e-3)
+  if isinstance(optimizer, schedule.EpochSGD):
+    return optimizer.make(batch_size, epoch_steps)
+  if not isinstance(optimizer, keras.optimizers.Optimizer):
+    raise ValueError(f"pretraining.train_labeller.optimizer must be a keras optimizer or "
+                     f"@pretraining.EpochSGD(), got {type(optimizer).__name__}.")
+  return optimizer
+
+
+def _check(steps: int | None, batch_size: int, labelled_batch_size: int, class_weight: float,
            checkpoint_every: int, log_every: int) -> None:
-  if steps < 0:
+  if steps is not None and steps < 0:
     raise ValueError(f"pretraining.train_labeller: steps must be >= 0, got {steps}.")
   for name, value in (("checkpoint_every", checkpoint_every), ("log_every", log_every),
                       ("batch_size", batch_size), ("labelled_batch_size", labelled_batch_size)):
@@ -154,35 +199,43 @@ def _num_classes(dataset: data_base.Dataset, class_weight: float) -> int | None:
 
 @registry.register(module="compare_gan2.pretraining", denylist=("output_dir",))
 def train_labeller(output_dir: str, dataset=gin.REQUIRED, feature_extractor=gin.REQUIRED,
-                   steps: int = 10_000, batch_size: int = 64,
+                   steps: int | None = None, batch_size: int = 64,
                    labelled_batch_size: int | None = None, class_weight: float = 0.5,
-                   optimizer: keras.optimizers.Optimizer | None = None, seed: int = 0,
-                   checkpoint_every: int = 1000, log_every: int = 100,
-                   run_eagerly: bool = False) -> Trained:
+                   optimizer: keras.optimizers.Optimizer | schedule.EpochSGD | None = None,
+                   seed: int = 0, checkpoint_every: int = 1000, log_every: int = 100,
+                   run_eagerly: bool = False, epochs: float | None = None) -> Trained:
   """Trains F with c_R (eq. (1)) and, with labels, c_S²L jointly (eq. (2)).
 
   Args:
     output_dir: checkpoints go to output_dir/checkpoints; resumes from there.
     dataset: a compare_gan2.data dataset; labels >= 0 are the labelled k%.
     feature_extractor: a discriminator class or instance (`model.make_labeller`).
-    steps: optimizer steps in total (a resumed run trains the remainder).
+    steps: optimizer steps in total (a resumed run trains the remainder);
+      10,000 when neither steps nor epochs is given.
     batch_size, labelled_batch_size: images per step for the rotation term and
       labelled images per step (paper: 1536 and 512; default batch_size // 3).
     class_weight: γ of eq. (2) (paper: 0.5); 0 trains rotation only (eq. (1)),
       the features of CLUSTERING.
-    optimizer: default Adam(1e-3). seed: data order (labelled stream: seed + 1).
+    optimizer: a keras optimizer, or `EpochSGD` (built here for batch_size
+      and the epoch length); default Adam(1e-3).
+    seed: data order (labelled stream: seed + 1).
     checkpoint_every, log_every: steps between checkpoints (one also at the
       end) and per logged mean of the losses.
     run_eagerly: do not trace the step (debugging; runs of a few steps).
+    epochs: training length in epochs (N // batch_size steps each) instead
+      of steps (paper: 65).
 
   Raises:
-    ValueError: bad arguments, or a checkpoint of another configuration.
+    ValueError: bad arguments, epochs of a dataset of unknown size, or a
+      checkpoint of another configuration.
   """
   labelled_batch_size = labelled_batch_size or max(1, batch_size // 3)
   _check(steps, batch_size, labelled_batch_size, class_weight, checkpoint_every, log_every)
+  epoch_steps = steps_per_epoch(dataset, batch_size)
+  steps = _total_steps(steps, epochs, epoch_steps)
+  optimizer = _optimizer(optimizer, batch_size, epoch_steps)
   labeller = model.make_labeller(feature_extractor, dataset.info.image_shape,
                                  _num_classes(dataset, class_weight))
-  optimizer = optimizer or keras.optimizers.Adam(1e-3)
   manager = _restore_or_start(labeller, optimizer, output_dir)
   start = int(optimizer.iterations.numpy())
   if start >= steps:  # Nothing to train: no input pipelines to build.
