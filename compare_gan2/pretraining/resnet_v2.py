@@ -117,8 +117,7 @@ class ResNetV2(model.FeatureNetwork):
     name: Keras name.
 
   Raises:
-    ValueError: a non-positive width, unit count or weight decay, or images
-      too small for the 32× downsampling.
+    ValueError: a non-positive width or unit count, or a negative weight decay.
   """
 
   def __init__(self, image_shape: Sequence[int] = (128, 128, 3), filters_factor: int = 16,
@@ -129,9 +128,6 @@ class ResNetV2(model.FeatureNetwork):
     if filters_factor < 1 or len(units) != 4 or min(units) < 1 or weight_decay < 0:
       raise ValueError(f"ResNetV2: filters_factor must be >= 1, units 4 counts >= 1 and "
                        f"weight_decay >= 0; got {filters_factor}, {units}, {weight_decay}.")
-    if min(self.image_shape[:2]) < 32:
-      raise ValueError(f"ResNetV2: images must be at least 32x32 (five stride-2 stages); got "
-                       f"{self.image_shape}.")
     self.filters_factor, self.units, self.weight_decay = filters_factor, units, weight_decay
     self.root = _conv(16 * filters_factor, 7, 2, "root_conv")
     self.blocks = []

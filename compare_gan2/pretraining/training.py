@@ -46,24 +46,22 @@ class Trained:
     dataset: the dataset it was trained on.
     step: the step reached (== steps).
     history: per logging interval, the mean of each loss/accuracy and "step".
+    optimizer: the optimizer trained with (its `iterations` is the step).
   """
   labeller: model.Labeller
   dataset: data_base.Dataset
   step: int
   history: list[dict[str, float]]
+  optimizer: keras.optimizers.Optimizer | None = None
 
 
 def steps_per_epoch(dataset: data_base.Dataset, batch_size: int) -> int | None:
-  """N // batch_size, N the train examples before any label filter; None if N is unknown.
+  """N // batch_size (at least 1), N = `dataset.info.num_train_examples`; None if N is unknown.
 
-  Known means stated without reading the split: an in-memory source, or a
-  streamed one with `num_examples` or a `count` (TFDS metadata).
+  N counts every train example before any label filter: an epoch is a pass
+  of the rotation stream (all images) over the split.
   """
-  source = dataset.train.source
-  if isinstance(source, data_base.ArraySource):
-    examples = len(source.items)
-  else:
-    examples = source.num_examples or (source.count() if source.count is not None else None)
+  examples = dataset.info.num_train_examples
   return None if not examples else max(1, examples // batch_size)
 
 
@@ -239,10 +237,10 @@ def train_labeller(output_dir: str, dataset=gin.REQUIRED, feature_extractor=gin.
   manager = _restore_or_start(labeller, optimizer, output_dir)
   start = int(optimizer.iterations.numpy())
   if start >= steps:  # Nothing to train: no input pipelines to build.
-    return Trained(labeller, dataset, start, [])
+    return Trained(labeller, dataset, start, [], optimizer)
   streams = _streams(dataset, labeller.class_head is not None, batch_size, labelled_batch_size,
                      start, seed)
   step_fn = _step_function(labeller, optimizer, class_weight, run_eagerly)
   history = _loop(step_fn, streams, manager, range(start + 1, steps + 1), log_every,
                   checkpoint_every)
-  return Trained(labeller, dataset, steps, history)
+  return Trained(labeller, dataset, steps, history, optimizer)

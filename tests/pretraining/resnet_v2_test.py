@@ -7,7 +7,7 @@ github.com/google-research/s4l models/resnet.py), which also gives the
 paper's ×16 total without building it; the weight-decay penalty against a
 NumPy sum; eager, tf.function and 2-replica forward passes agree; the S²L
 loss of a ResNet labeller equals a hand computation (rotation CE + γ·class
-CE + weight decay); bad widths and too small images are errors.
+CE + weight decay); bad widths are errors.
 """
 
 import keras
@@ -132,7 +132,7 @@ def test_s2l_loss_of_a_resnet_labeller_is_rotation_plus_gamma_class_plus_decay()
 @pytest.mark.parametrize("kwargs, problem", [
     (dict(filters_factor=0), "filters_factor must be >= 1"),
     (dict(units=(3, 4, 6)), "units 4 counts"),
-    (dict(image_shape=(16, 16, 3)), "at least 32x32"),
+    (dict(weight_decay=-1.0), "weight_decay >= 0"),
 ])
 def test_bad_arguments_are_errors(kwargs, problem):
   with pytest.raises(ValueError, match=problem):

@@ -7,6 +7,7 @@ ends with the weights of a straight run; γ = 0 trains rotation only; a
 checkpoint of another configuration and bad arguments are clear errors.
 """
 
+import dataclasses
 import functools
 
 import keras
@@ -92,3 +93,31 @@ def test_bad_arguments_are_named(tmp_path, argument, value, problem):
   with pytest.raises(ValueError, match=problem):
     pretraining.train_labeller(str(tmp_path), dataset=data.bundled_mnist(),
                       feature_extractor=model_test.TinyConvDiscriminator, **{argument: value})
+
+
+def test_epochs_become_steps_of_the_train_split_and_drive_epoch_sgd(tmp_path):
+  """9,000 MNIST train images // 8 = 1,125 steps an epoch: 0.002 epochs = 2 steps.
+
+  EpochSGD's warm-up of 0.004 epochs is round(4.5) = 4 steps, so after 2
+  steps the rate is base · 2 / 4 (base = 0.1 · 8 / 256).
+  """
+  assert pretraining.training.steps_per_epoch(_mnist_10_percent(), 8) == 1125
+  recipe = pretraining.EpochSGD(warmup_epochs=0.004, decay_epochs=(1,))
+  trained = _train(tmp_path, None, epochs=0.002, optimizer=recipe, log_every=1)
+  assert trained.step == 2 and [h["step"] for h in trained.history] == [1, 2]
+  optimizer = trained.optimizer
+  assert isinstance(optimizer, keras.optimizers.SGD) and int(optimizer.iterations) == 2
+  assert float(optimizer.learning_rate) == pytest.approx(0.1 * 8 / 256 * 2 / 4)
+
+
+def test_epochs_need_a_known_size_and_exclude_steps(tmp_path):
+  """A stream that states no example count cannot count epochs; steps and epochs conflict."""
+  mnist = _mnist_10_percent()
+  unknown = dataclasses.replace(
+      mnist, info=dataclasses.replace(mnist.info, num_train_examples=None))
+  assert pretraining.training.steps_per_epoch(unknown, 8) is None
+  with pytest.raises(ValueError, match="epochs = 2 needs the train split's size"):
+    pretraining.train_labeller(str(tmp_path), dataset=unknown,
+                               feature_extractor=model_test.TinyConvDiscriminator, epochs=2)
+  with pytest.raises(ValueError, match="give steps .3. or epochs .2., not both"):
+    _train(tmp_path, 3, epochs=2)
