@@ -7,7 +7,8 @@ writes soft labels, cluster ids, report.json, the operative config and a
 checkpoint (resuming is pinned in tests/pretraining/training_test.py). Errors: a
 config without a class head asked for soft labels, an unknown gin name
 (status 1), and bad flags (status 2, checked as `python -m`, before
-TensorFlow is imported).
+TensorFlow is imported). The paper's feature extractor and SGD recipe
+(`pretraining.ResNetV2`, `pretraining.EpochSGD`) run from gin at tiny width.
 """
 
 import json
@@ -20,7 +21,9 @@ import gin
 import numpy as np
 import pytest
 
+from compare_gan2 import data
 from compare_gan2.data import bundled
+from compare_gan2.data import pipeline
 from tests.pretraining import model_test
 from tools import pretrain_labeller
 
@@ -99,3 +102,30 @@ def test_bad_flags_exit_2_before_tensorflow(flags, problem):
   result = _tool(*flags)
   assert result.returncode == 2, result.stderr
   assert problem in result.stderr and "(--help lists the flags)" in result.stderr
+
+
+def test_the_papers_resnet_and_sgd_recipe_run_from_gin_at_tiny_width(tmp_path, capsys):
+  """ResNetV2 (w = 1, one unit per block) + EpochSGD: soft labels the S2GAN reader takes."""
+  config = tmp_path / "resnet.gin"
+  config.write_text(CONFIG.replace("@pretrain_labeller_test.TinyConvDiscriminator",
+                                   "@pretraining.ResNetV2") + """
+pretraining.ResNetV2.filters_factor = 1
+pretraining.ResNetV2.units = (1, 1, 1, 1)
+pretraining.train_labeller.optimizer = @pretraining.EpochSGD()
+pretraining.EpochSGD.warmup_epochs = 0.001
+""")
+  out = tmp_path / "out"
+  assert pretrain_labeller.main(["pretrain_labeller", f"--output_dir={out}",
+                                 f"--gin_config={config}", "--steps=2",
+                                 "--task=soft_labels"]) == 0
+  soft = np.load(out / "soft_labels.npy")
+  assert soft.shape == (bundled.NUM_TRAIN, 10) and np.isfinite(soft).all()
+  report = json.loads((out / "report.json").read_text())
+  assert report["step"] == 2 and "regularization_loss" in report["history"][0]
+  operative = (out / "operative_config.gin").read_text()
+  assert "ResNetV2.filters_factor = 1" in operative and "EpochSGD.momentum = 0.9" in operative
+  # The S2GAN reader takes the file: example c's label is argmax of row c.
+  options = data.LabelOptions(soft_labels_file=str(out / "soft_labels.npy"),
+                              labels_from_soft=True)
+  first = next(iter(pipeline.canonical_train_input(data.bundled_mnist(labels=options), 16)))
+  np.testing.assert_array_equal(first["labels"], soft[:16].argmax(axis=1))
