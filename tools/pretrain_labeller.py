@@ -19,13 +19,18 @@ classifier jointly with weight γ = 0.5 (eq. (2)); then writes, in
   checkpoints/     F's training, resumed by rerunning the same command.
 Row c of each file is train example c (its canonical index).
 
-Everything else is gin (compare_gan2.pretraining): `pretraining.train_labeller.dataset`,
-`.feature_extractor` (a discriminator class, e.g. @resnet_cifar.Discriminator),
-`.steps`, `.batch_size`, `.labelled_batch_size`, `.class_weight` (γ; 0 for
-rotation-only features as CLUSTERING uses), `.optimizer`;
+Everything else is gin (compare_gan2.pretraining):
+`pretraining.train_labeller.dataset`, `.feature_extractor` (the paper's
+@pretraining.ResNetV2, or a discriminator class, e.g.
+@resnet_cifar.Discriminator), `.steps` or `.epochs`, `.batch_size`,
+`.labelled_batch_size`, `.class_weight` (γ; 0 for rotation-only features as
+CLUSTERING uses), `.optimizer` (a keras optimizer, or
+@pretraining.EpochSGD() for the paper's SGD schedule in epochs); shipped:
+gin_configs/imagenet128/fewer_labels/labeller_s4l.gin (S2GAN's labeller) and
+labeller_rotation.gin (CLUSTERING);
 `pretraining.cluster.num_clusters` (k, default 50). --steps overrides
-`pretraining.train_labeller.steps`. A bad flag exits with status 2, a bad config or
-input with status 1 and a one-paragraph message.
+`pretraining.train_labeller.steps` and `.epochs`. A bad flag exits with
+status 2, a bad config or input with status 1 and a one-paragraph message.
 """
 
 import os

@@ -196,9 +196,9 @@ def s2l_loss(labeller: Labeller, images: tf.Tensor, labelled_images: tf.Tensor |
     training: passed to F (batch-norm and spectral-norm updates).
 
   Returns:
-    {"loss", "rotation_loss", "rotation_accuracy"}; with a labelled batch,
-    "class_loss" and "class_accuracy" (on rotated rows too); when F has a
-    penalty (weight decay), "regularization_loss", included in "loss".
+    {"loss", "rotation_loss", "rotation_accuracy"}, "class_loss" and
+    "class_accuracy" (rotated rows too) with a labelled batch, and F's
+    "regularization_loss" (weight decay, in "loss") when it has one.
   """
   batches = [images] if labelled_images is None else [images, labelled_images]
   rotated = [self_supervision.rotation_batch(b) for b in batches]
@@ -216,7 +216,12 @@ def s2l_loss(labeller: Labeller, images: tf.Tensor, labelled_images: tf.Tensor |
     values["class_loss"] = self_supervision.cross_entropy(class_logits, targets)
     values["class_accuracy"] = self_supervision.accuracy(class_logits, targets)
     values["loss"] = values["loss"] + class_weight * values["class_loss"]
-  penalty = labeller.regularization_loss()
+  return _with_penalty(values, labeller.regularization_loss())
+
+
+def _with_penalty(values: dict[str, tf.Tensor], penalty: tf.Tensor | None
+                  ) -> dict[str, tf.Tensor]:
+  """Adds F's penalty to "loss" and logs it as "regularization_loss"."""
   if penalty is not None:
     values["regularization_loss"] = penalty
     values["loss"] = values["loss"] + penalty

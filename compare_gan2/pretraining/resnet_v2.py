@@ -4,8 +4,9 @@ Lucic et al. 2019 (arXiv 1903.02271, §3.1 and appendix) train F as a "wide
 ResNet-50 v2 (width ×16)" with the S⁴L loss of Zhai et al. 2019 (arXiv
 1905.03670); CLUSTERING clusters the features of the rotation models of
 Kolesnikov et al. 2019 (arXiv 1901.09005). Both papers' code defines the
-width the same way (github.com/google-research/s4l/blob/03b98706c78810baff6f49c9d630ff326caf1134/models/resnet.py,
-`resnet(..., filters_factor)`, identical in google/revisiting-self-supervised):
+width the same way (`resnet(..., filters_factor)` in
+github.com/google-research/s4l/blob/03b98706c78810baff6f49c9d630ff326caf1134/models/resnet.py,
+identical in github.com/google/revisiting-self-supervised models/resnet.py):
 
 - root: 7×7/2 convolution with 16·w channels, then 3×3/2 max-pooling (no
   normalization before the first unit: pre-activation, "v2");

@@ -93,6 +93,15 @@ def _optimizer(optimizer, batch_size: int, epoch_steps: int | None
   return optimizer
 
 
+def _length_and_optimizer(dataset: data_base.Dataset, batch_size: int, steps: int | None,
+                          epochs: float | None, optimizer
+                          ) -> tuple[int, keras.optimizers.Optimizer]:
+  """(total steps, optimizer), with epochs converted by the train split's size."""
+  epoch_steps = steps_per_epoch(dataset, batch_size)
+  return (_total_steps(steps, epochs, epoch_steps),
+          _optimizer(optimizer, batch_size, epoch_steps))
+
+
 def _check(steps: int | None, batch_size: int, labelled_batch_size: int, class_weight: float,
            checkpoint_every: int, log_every: int) -> None:
   if steps is not None and steps < 0:
@@ -207,31 +216,26 @@ def train_labeller(output_dir: str, dataset=gin.REQUIRED, feature_extractor=gin.
   Args:
     output_dir: checkpoints go to output_dir/checkpoints; resumes from there.
     dataset: a compare_gan2.data dataset; labels >= 0 are the labelled k%.
-    feature_extractor: a discriminator class or instance (`model.make_labeller`).
+    feature_extractor: F, a class or instance (`model.make_labeller`).
     steps: optimizer steps in total (a resumed run trains the remainder);
       10,000 when neither steps nor epochs is given.
     batch_size, labelled_batch_size: images per step for the rotation term and
       labelled images per step (paper: 1536 and 512; default batch_size // 3).
-    class_weight: γ of eq. (2) (paper: 0.5); 0 trains rotation only (eq. (1)),
-      the features of CLUSTERING.
-    optimizer: a keras optimizer, or `EpochSGD` (built here for batch_size
-      and the epoch length); default Adam(1e-3).
+    class_weight: γ of eq. (2) (paper: 0.5); 0: rotation only (CLUSTERING).
+    optimizer: a keras optimizer or `EpochSGD`; default Adam(1e-3).
     seed: data order (labelled stream: seed + 1).
     checkpoint_every, log_every: steps between checkpoints (one also at the
       end) and per logged mean of the losses.
     run_eagerly: do not trace the step (debugging; runs of a few steps).
-    epochs: training length in epochs (N // batch_size steps each) instead
-      of steps (paper: 65).
+    epochs: instead of steps, epochs of N // batch_size steps (paper: 65).
 
   Raises:
-    ValueError: bad arguments, epochs of a dataset of unknown size, or a
+    ValueError: bad arguments (epochs of an unknown-size dataset), or a
       checkpoint of another configuration.
   """
   labelled_batch_size = labelled_batch_size or max(1, batch_size // 3)
   _check(steps, batch_size, labelled_batch_size, class_weight, checkpoint_every, log_every)
-  epoch_steps = steps_per_epoch(dataset, batch_size)
-  steps = _total_steps(steps, epochs, epoch_steps)
-  optimizer = _optimizer(optimizer, batch_size, epoch_steps)
+  steps, optimizer = _length_and_optimizer(dataset, batch_size, steps, epochs, optimizer)
   labeller = model.make_labeller(feature_extractor, dataset.info.image_shape,
                                  _num_classes(dataset, class_weight))
   manager = _restore_or_start(labeller, optimizer, output_dir)

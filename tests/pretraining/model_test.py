@@ -119,5 +119,5 @@ def test_make_labeller_rejects_a_wrong_network():
   """A network for other images, or not a discriminator, is a ValueError naming the problem."""
   with pytest.raises(ValueError, match=r"made for \(12, 12, 1\) images; the dataset has"):
     model.make_labeller(TinyConvDiscriminator(image_shape=(12, 12, 1)), (8, 8, 1), 3)
-  with pytest.raises(ValueError, match="must be a pretraining.FeatureNetwork or a compare_gan2 discriminator"):
+  with pytest.raises(ValueError, match="FeatureNetwork or a compare_gan2 discriminator"):
     model.make_labeller(lambda image_shape: keras.layers.Dense(3), (8, 8, 1), 3)
