@@ -170,10 +170,12 @@ def _train(model_dir, total_steps):
   return gan
 
 
-def test_a_resumed_run_continues_the_decay_exactly(tmp_path):
+def test_a_resumed_run_continues_the_decay_exactly(tmp_path, caplog):
   """6 steps straight vs 3 + restart with fresh objects + 3: bitwise equal rates and state;
-  D (12 updates) and G (6) are both at training step 6 of the curve."""
-  straight = _train(tmp_path / "straight", 6)
+  D (12 updates) and G (6) are both at training step 6 of the curve, as the log says."""
+  with caplog.at_level(logging.INFO):
+    straight = _train(tmp_path / "straight", 6)
+  assert "lr_d 0.0002857  lr_g 0.0002857" in caplog.text  # 1e-3·(1 − 5/7) after step 6
   _train(tmp_path / "resumed", 3)
   resumed = _train(tmp_path / "resumed", 6)
   expected = np.float32(1e-3) * np.float32(1 - (6 - 1) / 7)
