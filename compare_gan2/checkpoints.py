@@ -173,6 +173,7 @@ def _restore_keeping_learning_rates(gan: keras.Model, checkpoint: tf.train.Check
   optimizers = {"d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer}
   configured = {name: opt.learning_rate.numpy() for name, opt in optimizers.items()
                 if isinstance(opt.learning_rate, keras.Variable)}
+  _check_learning_rate_kinds(path, list(optimizers), set(configured))
   try:
     checkpoint.restore(path).assert_existing_objects_matched()
   except AssertionError as e:
@@ -183,6 +184,25 @@ def _restore_keeping_learning_rates(gan: keras.Model, checkpoint: tf.train.Check
       logging.info("%s: learning rate %g (configured) replaces %g (saved in %s).", name, rate,
                    saved, path)
       optimizers[name].learning_rate.assign(rate)
+
+
+def _check_learning_rate_kinds(path: str, names: list[str], constant: set[str]) -> None:
+  """Raises a clear ValueError when an optimizer's rate changed between a constant and a schedule.
+
+  Keras keeps a constant rate as the first optimizer variable and a schedule
+  as none, so every later slot would be restored into the wrong variable
+  (a shape error naming a momentum).
+  """
+  saved = {key.split("/", 1)[0] for key in tf.train.load_checkpoint(path).get_variable_to_shape_map()
+           if "/_learning_rate/" in key}
+  for name in names:
+    if (name in saved) != (name in constant):
+      was, now = ("a constant", "a schedule") if name in saved else ("a schedule", "a constant")
+      raise ValueError(
+          f"{path}: its {name} was saved with {was} learning rate, the configured one has {now}. "
+          "Keras stores the two differently, so the run cannot resume across that change: keep "
+          "the kind (any rate within it may change; a constant as a schedule is "
+          "@schedules.Constant()) or start a new model_dir.")
 
 
 def _candidates(model_dir: str) -> tuple[list[tuple[int, str]], bool]:

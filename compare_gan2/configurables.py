@@ -13,7 +13,9 @@ registers, under stable names:
   the training loop (`train_lib.train.*`, `@train_lib.Schedule()`) and
   `distribute.resolve_strategy`;
 - Keras optimizers as `keras.optimizers.<Name>` and learning-rate schedules
-  as `keras.optimizers.schedules.<Name>`;
+  as `keras.optimizers.schedules.<Name>` (these count optimizer updates), and
+  the project's schedules counted in training steps, `@schedules.Constant()`,
+  `@schedules.LinearDecay()`, `@schedules.LinearWarmup()`, `@schedules.Steps()`;
 - latent distributions as `tf.random.<name>` (compare_gan's
   `z.distribution_fn = @tf.random.normal`) and their stateless forms;
 - evaluation: `evaluation.Evaluator` (metrics, extractor, sample counts),
@@ -49,6 +51,7 @@ from compare_gan2 import precision
 from compare_gan2 import preflight
 from compare_gan2 import pretraining  # noqa: F401  (registers the labeller pre-training)
 from compare_gan2 import registry
+from compare_gan2 import schedules  # noqa: F401  (registers the learning-rate schedules)
 from compare_gan2 import train_lib  # noqa: F401  (registers train, Schedule)
 from compare_gan2.architectures import dcgan
 from compare_gan2.architectures import infogan

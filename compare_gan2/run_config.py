@@ -11,7 +11,7 @@ COMPARE_GAN.md part 2, §5.8). Before a restarted run trains or evaluates,
   to bind on a rerun) and everything of evaluation (`evaluation.*`,
   `metrics.*`); allowed silently.
 - logged: learning rates (`keras.optimizers.<Name>.learning_rate` and the
-  `keras.optimizers.schedules.*` parameters). Lowering the rate after a
+  parameters of `keras.optimizers.schedules.*` and `schedules.*`). Lowering the rate after a
   divergence and resuming from the last good checkpoint is a legitimate
   action, so it is allowed, with an info log listing the change.
 - blocking: everything else - the networks (class and every parameter: image
@@ -64,7 +64,7 @@ OPERATIVE_CONFIG = "operative_config.gin"
 HARMLESS = ("compare_gan2.train_lib.Schedule.", "compare_gan2.train_lib.train.schedule",
             "compare_gan2.train_lib.train.allow_fresh_start",
             "compare_gan2.evaluation.", "compare_gan2.metrics.")
-LOGGED = ("keras.optimizers.schedules.",)
+LOGGED = ("keras.optimizers.schedules.", "compare_gan2.schedules.")
 # (scope, canonical selector, parameter).
 Key = tuple[str, str, str]
 _UNKNOWN = object()  # a value the comparison cannot know: the key is skipped

@@ -76,12 +76,18 @@ def _steps_until_boundary(step: int, schedule: Schedule) -> int:
   return max(1, min(boundaries))
 
 
+def learning_rates(gan: keras.Model) -> dict[str, float]:
+  """The rates the next D and G updates use (a schedule's value at the current step)."""
+  return {name: float(np.asarray(optimizer.learning_rate))
+          for name, optimizer in (("d", gan.d_optimizer), ("g", gan.g_optimizer))}
+
+
 def _write_scalars(gan: keras.Model, step: int, rate: float) -> dict[str, float]:
   values = {name: float(tracker.result()) for name, tracker in gan.trackers.items()}
   for name, value in values.items():
     tf.summary.scalar(f"loss/{name}", value, step=step)
-  for name, optimizer in (("d", gan.d_optimizer), ("g", gan.g_optimizer)):
-    tf.summary.scalar(f"learning_rate/{name}", float(np.asarray(optimizer.learning_rate)), step=step)
+  for name, value in learning_rates(gan).items():
+    tf.summary.scalar(f"learning_rate/{name}", value, step=step)
   tf.summary.scalar("steps_per_sec", rate, step=step)
   for tracker in gan.trackers.values():
     tracker.reset_state()
@@ -193,7 +199,8 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
       step += count
       line, rate = progress.line(step)
       values = _write_scalars(gan, step, rate)
-      logging.info("%s  %s", line, "  ".join(f"{k} {v:.4f}" for k, v in values.items()))
+      logging.info("%s  %s  %s", line, "  ".join(f"{k} {v:.4f}" for k, v in values.items()),
+                   "  ".join(f"lr_{k} {v:.4g}" for k, v in learning_rates(gan).items()))
       bar.update(step, list(values.items()))
       # Before the save, so a diverged state never replaces the last good checkpoint.
       _check_finite(values, list(watched), np.asarray(finite()), step, step - count + 1,

@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2 import checkpoints
+from compare_gan2 import schedules
 from compare_gan2 import testing
 from compare_gan2.architectures import resnet_cifar
 from compare_gan2.gans import ema as ema_lib
@@ -224,6 +225,19 @@ def test_the_configured_learning_rate_wins_over_the_saved_one(tmp_path):
   assert step == 1
   for optimizer in (manager.checkpoint.d_optimizer, manager.checkpoint.g_optimizer):
     assert np.asarray(optimizer.learning_rate) == np.float32(1e-3)
+
+
+@pytest.mark.parametrize("saved, configured, was", [
+    (1e-3, schedules.LinearDecay(1e-3, 0, 10), "a constant"),
+    (schedules.LinearDecay(1e-3, 0, 10), 1e-3, "a schedule"),
+])
+def test_a_rate_changed_between_constant_and_schedule_is_named(tmp_path, saved, configured, was):
+  """Keras lays the optimizer out differently for the two, so a restore would misplace slots."""
+  gan = _tiny_gan(saved)
+  checkpoints.save(checkpoints.make_manager(gan, str(tmp_path)), 1)
+  with pytest.raises(ValueError, match=f"ckpt-1: its d_optimizer was saved with {was} learning "
+                                       "rate.*keep the kind"):
+    checkpoints.restore_newest(_tiny_gan(configured), str(tmp_path))
 
 
 def test_listed_paths_work_for_a_relative_model_dir(tmp_path, monkeypatch):

@@ -28,6 +28,7 @@ from compare_gan2 import losses
 from compare_gan2 import penalties
 from compare_gan2 import precision
 from compare_gan2 import registry
+from compare_gan2 import schedules
 from compare_gan2.architectures import base
 from compare_gan2.gans import ema as ema_lib
 
@@ -112,8 +113,14 @@ class ModularGAN(keras.Model):
 
   def compile(self, d_optimizer: keras.optimizers.Optimizer,
               g_optimizer: keras.optimizers.Optimizer, **kwargs) -> None:
-    """Sets the two optimizers (TTUR: give them different learning rates)."""
+    """Sets the two optimizers (TTUR: give them different learning rates).
+
+    Their compare_gan2.schedules learning-rate schedules then count training
+    steps: D's makes disc_iters updates per step, G's one.
+    """
     super().compile(**kwargs)
+    schedules.bind_to_training_steps(d_optimizer, self.disc_iters, "the D optimizer")
+    schedules.bind_to_training_steps(g_optimizer, 1, "the G optimizer")
     # Under mixed_float16 both get a dynamic loss scale (precision.py); else unchanged.
     self.d_optimizer = precision.loss_scale_optimizer(d_optimizer)
     self.g_optimizer = precision.loss_scale_optimizer(g_optimizer)
