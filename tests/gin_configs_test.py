@@ -124,6 +124,22 @@ def test_config_opens_with_provenance(config):
   assert "hardware" in comment.lower(), f"{config}: the header names no recommended hardware"
 
 
+def test_every_config_is_listed_in_the_readme():
+  """gin_configs/README.md's tables name every file (with its expected number and hardware).
+
+  The Fewer Labels tables name files relative to their folder, without ".gin".
+  """
+  text = (ROOT / "gin_configs" / "README.md").read_text(encoding="utf-8")
+  missing = []
+  for config in [*CONFIGS, TINY]:
+    names = {_name(config), _name(config).removesuffix(".gin")}
+    if config.parent.name == "fewer_labels":
+      names |= {config.name, config.stem}
+    if not any(f"`{name}`" in text for name in names):
+      missing.append(_name(config))
+  assert not missing, f"gin_configs/README.md does not list {missing}"
+
+
 @pytest.mark.parametrize("config", END_TO_END)
 def test_config_trains_end_to_end(config, macro_bindings, tmp_path):
   """Two steps through the runner: exit 0 and checkpoints at steps 0, 1 and 2."""

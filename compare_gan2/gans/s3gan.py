@@ -20,7 +20,8 @@ rotation (β 0.5); S2GAN-CO = `project_y`, `use_predictor`, `use_soft_pred` on
 k% labels; S3GAN-CO = S2GAN-CO + rotation (β 1.0); CLUSTERING (SS) and SINGLE
 LABEL (SS) = rotation on cluster or single-class labels.
 
-Differences from compare_gan, each deliberate:
+Differences from compare_gan, each deliberate (the numbers each changes:
+docs/MIGRATION.md, "Differences that change numbers"):
 - The GAN's penalty is refused rather than silently ignored (compare_gan's
   S3GAN never adds it).
 - The class loss is the mean over the labelled reals of the whole global

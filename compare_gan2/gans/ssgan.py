@@ -11,7 +11,8 @@ n images of the real and of the fake sub-batch are rotated by 90°, 180° and
 the GAN loss sees the upright rows, the rotation loss the n upright rows plus
 their 3n rotations (labels 0…3, rotation-major).
 
-Differences from compare_gan, each deliberate:
+Differences from compare_gan, each deliberate (the numbers each changes:
+docs/MIGRATION.md, "Differences that change numbers"):
 - Rotated fakes are conditioned on their own sampled labels; compare_gan gave
   them the real labels (ssgan.py:166-168, a bug: Porting stance 2).
 - The n rotated examples are every s-th row of the sub-batch (s = size / n,

@@ -77,10 +77,11 @@ _NOTES = """\
 - **Metrics.** compare_gan's runner computed IS and FID only (its KID task
   crashed on NumPy input); compare_gan2 also reports `kid_score` with
   `kid_stderr`, the standard error over blocks, and more metrics.
-- **Datasets.** Unlabelled datasets (CelebA, LSUN) give label -1, not 0;
-  LSUN's eval split is the contiguous `train[99%:]`. `celeb_a_hq_128`, which
-  compare_gan lists in an example but not in its datasets (google/compare_gan#44),
-  becomes `data.image_folder` at 128x128: bind `data.image_folder.path`.
+- **Datasets** (`data/named.py`). Unlabelled datasets (CelebA, LSUN) give
+  label -1, not 0; LSUN's eval split is the contiguous `train[99%:]`.
+  `celeb_a_hq_128`, which compare_gan lists in an example but not in its
+  datasets (google/compare_gan#44), becomes `data.image_folder` at 128x128:
+  bind `data.image_folder.path`.
 - **Checkpoints** are kept as compare_gan did (`keep_checkpoint_max`, default
   1000): lower `train_lib.Schedule.keep_checkpoints` to save disk.
 - **Dead bindings.** Bindings that had no effect in compare_gan (a caller
@@ -89,6 +90,54 @@ _NOTES = """\
 - **Scopes.** A scoped binding `S/x.p` applies where compare_gan entered scope
   S through `@S/name`, as gin did; BN settings that differ between scopes are
   an error (compare_gan2 binds one set).
+
+### Differences that change numbers
+
+Each names the value it changes; the same list is in README.md
+("Differences from compare_gan") and in the module's docstring.
+
+- **Rotated fakes take their own sampled labels** (`gans/ssgan.py`, SSGAN and
+  S3GAN). compare_gan fed D the *real* labels for the rotated fake rows
+  ([ssgan.py:167](https://github.com/google/compare_gan/blob/19922d3004b675c1a49c4d7515c06f6f75acdcc8/compare_gan/gans/ssgan.py#L167)). Changes: D's projection logit of those rows only, which
+  no loss reads (the GAN loss takes the upright rows, the rotation loss the
+  head on D's features, and no shipped D lets y reach its features: checked
+  for all nine families). No loss, gradient or logged value changes with the
+  shipped architectures; a D whose features read y would get another G
+  rotation loss α·CE_rot(fakes).
+- **Rotated rows are every s-th row** (`gans/ssgan.py`, SSGAN and S3GAN;
+  s = sub-batch / n) instead of the last n rows of each core's sub-batch
+  ([ssgan.py:152-155](https://github.com/google/compare_gan/blob/19922d3004b675c1a49c4d7515c06f6f75acdcc8/compare_gan/gans/ssgan.py#L152-L155)), so the rotated examples no
+  longer depend on the replica count. For a sub-batch of 8 with n = 2,
+  compare_gan2 rotates rows 3 and 7, compare_gan rows 6 and 7. Changes: the
+  rotation losses β·CE_rot(reals) in D's loss and α·CE_rot(fakes) in G's, and
+  `d_rotation_accuracy`, are computed on other images of the batch, so their
+  per-step values differ; their expectation does not (batch rows are
+  exchangeable).
+- **S3GAN's class loss averages over the global batch** (`gans/s3gan.py`).
+  compare_gan took each core's mean over its labelled reals
+  (`tf.losses.softmax_cross_entropy(weights=...)`,
+  [s3gan.py:315-316](https://github.com/google/compare_gan/blob/19922d3004b675c1a49c4d7515c06f6f75acdcc8/compare_gan/gans/s3gan.py#L315-L316)), and
+  CrossShardOptimizer averaged the cores' gradients: a mean of per-core
+  means. Changes: `class_loss_real` (λ times it in D's loss, and its
+  gradient) whenever labelled rows are spread unevenly over replicas, as
+  they are every step at k% labels; equal on one replica. Example, 2
+  replicas of 4 rows: one labelled row with CE ln 3 = 1.0986 on the first,
+  four with CE 0.0360 on the second: compare_gan (1.0986 + 0.0360) / 2 =
+  0.5673, compare_gan2 (1.0986 + 4 x 0.0360) / 5 = 0.2485.
+- **S3GAN refuses a penalty** (`gans/s3gan.py`). compare_gan's S3GAN never
+  added `penalty.fn`, whatever was bound; `gans.S3GAN.penalty_fn` other than
+  `no_penalty` is a ValueError. Changes: nothing a run computes. A
+  translated compare_gan file drops the binding with a warning (it had no
+  effect), so it trains as it did; a compare_gan2 file that binds one stops
+  instead of training without the λ·penalty term it asked for.
+- **lrelu's gradient at exactly 0** (`ops/layers.py`: DCGAN's D, SN-DCGAN's
+  D, InfoGAN's G and D). compare_gan's `tf.maximum(x, leak·x)` passes
+  gradient 1 at x = 0 (Maximum's gradient goes to its first input on ties);
+  compare_gan2's `tf.nn.leaky_relu` passes the leak (0.2, SN-DCGAN 0.1).
+  Values are identical. Changes: d lrelu/dx at x == 0 only (leak 0.2, at
+  x = -1, 0, 1: compare_gan 0.2, 1, 1; compare_gan2 0.2, 0.2, 1), so a D or
+  G gradient only through a pre-activation that is exactly 0, which float
+  convolutions of real inputs rarely produce.
 """
 
 

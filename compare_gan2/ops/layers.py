@@ -28,8 +28,11 @@ def lrelu(x: tf.Tensor, leak: float = 0.2) -> tf.Tensor:
 
   For 0 <= leak <= 1 this is `tf.nn.leaky_relu`: one op forward and one
   backward instead of Mul, Maximum and Maximum's GreaterEqual/Select
-  gradient. The values are the same; the gradient differs only at x == 0
-  exactly (leak instead of 1).
+  gradient.
+
+  Differences from compare_gan: the values are the same; the gradient differs
+  only at x == 0 exactly (leak instead of 1; docs/MIGRATION.md, "Differences
+  that change numbers").
   """
   if 0.0 <= leak <= 1.0:
     return tf.nn.leaky_relu(x, alpha=leak)

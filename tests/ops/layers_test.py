@@ -256,3 +256,13 @@ def test_lrelu_is_max_of_x_and_leak_x_with_its_gradient(leak):
     np.testing.assert_array_equal(y, np.maximum(x, leak * x))
     expected = np.where(x.numpy() >= leak * x.numpy(), 1.0, leak)
     np.testing.assert_allclose(tape.gradient(y, x), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("leak", [0.1, 0.2])
+def test_lrelu_gradient_at_exactly_zero_is_the_leak(leak):
+  """The one documented difference (docs/MIGRATION.md): compare_gan's max passed 1 at x == 0."""
+  x = tf.constant([-1.0, 0.0, 1.0])
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    y = layers.lrelu(x, leak)
+  np.testing.assert_allclose(tape.gradient(y, x), [leak, leak, 1.0], rtol=1e-6)

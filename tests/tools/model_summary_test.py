@@ -1,6 +1,7 @@
 """Tests for tools/model_summary: variable tables in compare_gan's naming."""
 
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -85,3 +86,88 @@ def test_summary_works_for_every_family(family):
   assert text.count("trainable parameters:") == 2
   assert f"compare_gan2.architectures.{family}.Generator" in text
   assert "generator/" in text and "discriminator/" in text
+
+
+# --- networks read from the experiment when --generator/--discriminator are absent ---
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TINY = str(ROOT / "gin_configs" / "smoke" / "tiny.gin")
+
+# A compare_gan file (resnet_cifar10.gin's bindings, as tests/tools/migrate_gin_test.py).
+LEGACY = """dataset.name = "cifar10"
+options.architecture = "resnet_cifar_arch"
+options.batch_size = 64
+options.gan_class = @ModularGAN
+options.lamba = 1
+options.training_steps = 40000
+options.z_dim = 128
+G.batch_norm_fn = @batch_norm
+options.disc_iters = 5
+D.spectral_norm = True
+loss.fn = @non_saturating
+penalty.fn = @no_penalty
+ModularGAN.g_lr = 0.0002
+ModularGAN.g_optimizer_fn = @tf.train.AdamOptimizer
+"""
+
+
+def _module(*args):
+  """`python -m tools.model_summary`: run(), the console script's entry, with this checkout."""
+  return subprocess.run([sys.executable, "-m", "tools.model_summary", *args], cwd=ROOT,
+                        capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_console_reads_the_networks_of_a_new_style_experiment():
+  """imagenet128/biggan.gin binds both networks in gans.ModularGAN: no flag is needed."""
+  result = _module(f"--gin_config={ROOT / 'gin_configs' / 'imagenet128' / 'biggan.gin'}",
+                   f"--gin_config={TINY}")  # tiny.gin narrows ch: the sizes stay the config's
+  assert result.returncode == 0, result.stderr[-2000:]
+  out = result.stdout
+  assert "== generator: compare_gan2.architectures.resnet_biggan.Generator " \
+         "(image 128x128x3, classes 1000)" in out
+  # conditional=True: both networks take the one-hot labels.
+  assert "input [(2, 120), (2, 1000)] -> output (2, 128, 128, 3)" in out
+  assert "input [(2, 128, 128, 3), (2, 1000)] -> output DiscriminatorOutput" in out
+  assert "generator/embed_y/kernel" in out and "discriminator/final_fc/kernel" in out
+
+
+def test_console_reads_the_networks_of_a_compare_gan_file(tmp_path):
+  """A compare_gan file is translated as the runner translates it (options.architecture)."""
+  (tmp_path / "old.gin").write_text(LEGACY)
+  result = _module(f"--gin_config={tmp_path / 'old.gin'}")
+  assert result.returncode == 0, result.stderr[-2000:]
+  out = result.stdout
+  assert "== generator: compare_gan2.architectures.resnet_cifar.Generator (image 32x32x3" in out
+  assert "input [(2, 128)] -> output (2, 32, 32, 3)" in out  # options.z_dim = 128
+  assert "discriminator/" in out and "/kernel/u_var" in out  # D.spectral_norm = True
+  assert out.count("trainable parameters:") == 2
+
+
+def test_experiment_discriminator_carries_the_variants_heads():
+  """SSGAN's D is shown as training builds it: with its 4-way rotation head."""
+  text = model_summary.summarize(gin_files=[str(ROOT / "gin_configs" / "cifar10" / "ssgan.gin"),
+                                            TINY])
+  d_table = text[text.index("== discriminator"):]
+  row = next(line for line in d_table.splitlines()
+             if line.startswith("discriminator/score_classify/kernel "))
+  assert row.split()[1:3] == ["(16,", "4)"]  # D's 16 features (tiny ch) -> 4 rotations
+
+
+def test_a_flag_replaces_only_its_network():
+  text = model_summary.summarize(
+      generator_ref="@dcgan.Generator()",
+      gin_files=[str(ROOT / "gin_configs" / "cifar10" / "ssgan.gin"), TINY],
+      bindings=["dcgan.Generator.image_shape = (32, 32, 3)"])
+  assert "== generator: compare_gan2.architectures.dcgan.Generator" in text
+  assert "== discriminator: compare_gan2.architectures.resnet_cifar.Discriminator" in text
+
+
+def test_no_flag_and_no_gan_is_an_error_naming_both(tmp_path, capsys):
+  (tmp_path / "widths.gin").write_text("resnet_cifar.Generator.ch = 16\n")
+  assert model_summary.main(["model_summary", f"--gin_config={tmp_path / 'widths.gin'}"]) == 1
+  message = capsys.readouterr().err
+  assert message.startswith("model_summary: --generator and --discriminator not given, and the "
+                            "gin config binds no train_lib.train.gan")
+  assert model_summary.main(["model_summary", "--discriminator=@dcgan.Discriminator()",
+                             f"--gin_config={tmp_path / 'widths.gin'}"]) == 1
+  assert "model_summary: --generator not given" in capsys.readouterr().err
