@@ -103,7 +103,7 @@ def test_stream_subset_is_the_exact_array_subset(fraction, class_balanced, tmp_p
   array = labels.apply_to_array(_array_source(), options, 10).labels
   np.testing.assert_array_equal(streamed, array)
   kept = np.bincount(streamed[streamed >= 0], minlength=10)
-  if class_balanced:  # e.g. 10%: [5 6 6 6 7 8 8 8 9 10] of classes of 50..95
+  if class_balanced:  # e.g. 10%: [5 6 6 7 7 8 8 9 9 10] of classes of 50..95
     np.testing.assert_array_equal(kept, np.floor(fraction * CLASS_SIZES + 0.5))
   else:
     assert kept.sum() == np.floor(fraction * CLASS_SIZES.sum() + 0.5)
