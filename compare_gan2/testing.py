@@ -16,9 +16,15 @@ Every test suite of the project (and of a user's extension) stands on these:
 - `TinyGenerator` / `TinyDiscriminator` are compare_gan's test_utils dummies
   (test_utils.py:58-84): G = sigmoid(linear(z)) reshaped, D = linear(mean
   over H, W) returning (probabilities, logits, features).
+- `save_tf1_checkpoint(prefix, values)` writes a TF1 checkpoint whose Adam
+  state tf.compat.v1.train.AdamOptimizer itself named, as compare_gan's
+  ModularGAN.model_fn builds it (`COMPARE_GAN_ADAM`) or default-named
+  (`DEFAULT_ADAM`); `beta_power_names` gives the names of its beta powers.
 """
 
+import collections
 import contextlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -230,3 +236,69 @@ def norm_params(norm: "type | str | None", channels: int, z_dim: int = 0, y_dim:
   if issubclass(norm, normalization.ConditionalBatchNorm):
     return 2 * y_dim * channels  # bias-free gamma(y) and beta(y)
   return 2 * channels  # gamma, beta
+
+
+# Adam optimizers as compare_gan's ModularGAN.model_fn builds them
+# (gans/modular_gan.py:549-585, :607, :613): (TF1 name, name scope of the
+# update, prefix of the variables it updates). G's update sits in the TF1
+# tf.cond that skips it between D steps (disc_iters > 1), scope "cond".
+COMPARE_GAN_ADAM = (("d_opt", "disc_step_1", "discriminator"),
+                    ("g_opt", "gen_step/cond", "generator"))
+# Two default-named optimizers built at top level, D's first.
+DEFAULT_ADAM = (("Adam", "", "discriminator"), ("Adam", "", "generator"))
+_BETA_POWER = re.compile(r"(^|/)beta[12]_power(_\d+)?$")
+
+
+def beta_power_names(adam: Sequence[tuple[str, str, str]]) -> list[tuple[str, str]]:
+  """(beta1_power, beta2_power) names TF1 gives each optimizer of `adam`, in order."""
+  names, taken = [], collections.Counter()
+  for _, scope, _ in adam:
+    pair = []
+    for power in ("beta1_power", "beta2_power"):
+      name = f"{scope}/{power}" if scope else power
+      pair.append(name + (f"_{taken[name]}" if taken[name] else ""))  # TF1's uniquifying
+      taken[name] += 1
+    names.append(tuple(pair))
+  return names
+
+
+def save_tf1_checkpoint(prefix: str, values: dict[str, np.ndarray],
+                        adam: Sequence[tuple[str, str, str]] = COMPARE_GAN_ADAM) -> str:
+  """Saves `values` as a TF1 graph holds them, Adam state named by TF1; returns the prefix.
+
+  Names other than Adam state become tf.compat.v1 variables. For each
+  (name, scope, prefix) of `adam`, tf.compat.v1.train.AdamOptimizer(name=name)
+  builds its update, in name scope `scope`, of the variables under `prefix`
+  that have slot values (`<var>/<name>`); the slots and beta powers it makes
+  are loaded from `values` by the names TF1 gave them.
+
+  Raises:
+    ValueError: `values` names Adam state other than TF1 made.
+  """
+  suffixes = tuple(f"/{name}{s}" for name, _, _ in adam for s in ("", "_1"))
+  with tf.Graph().as_default():
+    feeds, variables = {}, {}  # fed initial values: constants would be slow to build
+    for name, value in values.items():
+      if not (name.endswith(suffixes) or _BETA_POWER.search(name)):
+        value = np.asarray(value)
+        feeds[placeholder := tf.compat.v1.placeholder(value.dtype, value.shape)] = value
+        variables[name] = tf.compat.v1.get_variable(name, initializer=placeholder,
+                                                    use_resource=False)
+    state = []
+    for opt_name, scope, owner in adam:
+      updated = [v for n, v in variables.items() if n.startswith(owner)
+                 and f"{n}/{opt_name}" in values]
+      if updated:
+        optimizer = tf.compat.v1.train.AdamOptimizer(name=opt_name)
+        with tf.compat.v1.name_scope(f"{scope}/" if scope else None):
+          optimizer.apply_gradients([(tf.zeros_like(v), v) for v in updated])
+        state += [optimizer.get_slot(v, k) for v in updated for k in ("m", "v")]
+        state += list(optimizer._get_beta_accumulators())  # pylint: disable=protected-access
+    made = {v.op.name for v in state}
+    if differ := sorted((set(values) - set(variables)) ^ made):
+      raise ValueError(f"Adam state names in values and TF1's differ: {differ[:6]}.")
+    with tf.compat.v1.Session() as session:
+      session.run(tf.compat.v1.global_variables_initializer(), feeds)
+      for variable in state:
+        variable.load(values[variable.op.name], session)
+      return tf.compat.v1.train.Saver().save(session, prefix)

@@ -29,3 +29,9 @@ def clean_gin():
 def two_replicas():
   """The shared 2-replica MirroredStrategy on two logical CPUs."""
   return testing.two_replica_cpu_strategy()
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+  """Caches (labels passes, real statistics) go under the session's temp dir, never ~/.cache."""
+  monkeypatch.setenv("COMPARE_GAN2_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))

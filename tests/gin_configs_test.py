@@ -53,6 +53,10 @@ MOCK_EXAMPLES = 160
 FOLDER_IMAGES = 16  # the CelebA-HQ stand-in, decoded in full when the dataset is built
 IMAGENET_TRAIN_EXAMPLES = 1_281_167  # rows of an ImageNet cluster-label file (TFDS metadata)
 NUM_CLUSTERS = 50
+# Mock ImageNet spreads MOCK_EXAMPLES over 1000 classes (~0.16 per class), where
+# k% of every class rounds to no label at all and a labelled-only split is
+# empty; there k% is drawn over all labels (per class: tests/data/labels_test.py).
+FEW_MOCK_LABELS = ["data.LabelOptions.class_balanced = False"]
 
 # What does not change the train step: which images and labels (their shapes
 # are fixed by the networks), the schedule, evaluation.
@@ -160,7 +164,8 @@ def test_config_builds_and_takes_one_step(config, macro_bindings):
   A config whose train step a config before it already took (the per-label-
   fraction files) builds and reads only its dataset: its GAN is that config's.
   """
-  configurables.parse_gin([str(config), str(TINY)], macro_bindings)
+  few = FEW_MOCK_LABELS if "LabelOptions.fraction" in pathlib.Path(config).read_text() else []
+  configurables.parse_gin([str(config), str(TINY)], macro_bindings + few)
   keras.utils.set_random_seed(0)
   signature = _step_signature()
   with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES):

@@ -93,3 +93,24 @@ def test_parameter_counters_follow_compare_gan_rules():
   smbn = normalization.SelfModulatedBatchNorm()
   smbn.build((2, 4, 4, 8), (2, 6))
   assert testing.norm_params("smbn", 8, z_dim=6) == testing.trainable_count(smbn)
+
+
+def test_save_tf1_checkpoint_lets_tf1_name_the_adam_state(tmp_path):
+  """compare_gan's d_opt / g_opt slots and scoped beta powers, exactly as TF1 makes them."""
+  values = {"discriminator/w": np.ones([2], np.float32), "generator/w": np.ones([3], np.float32)}
+  for owner, opt, size in (("discriminator", "d_opt", 2), ("generator", "g_opt", 3)):
+    values[f"{owner}/w/{opt}"] = np.full([size], 0.1, np.float32)
+    values[f"{owner}/w/{opt}_1"] = np.full([size], 0.2, np.float32)
+  powers = testing.beta_power_names(testing.COMPARE_GAN_ADAM)
+  assert powers == [("disc_step_1/beta1_power", "disc_step_1/beta2_power"),
+                    ("gen_step/cond/beta1_power", "gen_step/cond/beta2_power")]
+  for name in (n for pair in powers for n in pair):
+    values[name] = np.float32(0.5)
+  reader = tf.train.load_checkpoint(testing.save_tf1_checkpoint(str(tmp_path / "c"), values))
+  assert set(reader.get_variable_to_shape_map()) == set(values)
+  np.testing.assert_array_equal(reader.get_tensor("generator/w/g_opt_1"), values["generator/w/g_opt_1"])
+  assert testing.beta_power_names(testing.DEFAULT_ADAM) == [
+      ("beta1_power", "beta2_power"), ("beta1_power_1", "beta2_power_1")]
+  del values["gen_step/cond/beta2_power"]
+  with pytest.raises(ValueError, match=r"differ: \['gen_step/cond/beta2_power'\]"):
+    testing.save_tf1_checkpoint(str(tmp_path / "d"), values)

@@ -15,8 +15,10 @@ checked; missing variables refuse the conversion unless --allow_partial (they
 keep their initial values). The result is model_dir/ckpt-<G step> plus
 model_dir/operative_config.gin: the runner resumes it (with the same
 --gin_config), and evaluation, tools.sample and tools.export_generator read
-it. --include_optimizer also converts the Adam slots; convert with it to
-resume training (see compare_gan2/migration/checkpoint.py). A hub module gives
+it. --include_optimizer also converts the Adam slots (compare_gan's
+`<var>/d_opt`, `<var>/d_opt_1`, `<var>/g_opt`, `<var>/g_opt_1`, or whatever
+optimizer name the checkpoint's slots carry, e.g. `<var>/Adam`); convert with
+it to resume training (see compare_gan2/migration/checkpoint.py). A hub module gives
 the generator (and EMA twin) only, at step 0. A model_dir that has checkpoints
 is refused unless --overwrite (which deletes them). Errors exit with status 1
 and a one-paragraph message (2 for bad flags).

@@ -146,6 +146,12 @@ class StreamSource:
       examples failing it are not part of the split (compare_gan's
       `_train_filter_fn`).
     soft: per-example soft labels, keyed by canonical index.
+    subset: resolves a label subset that needs the whole split's labels
+      (exact k% per class, labels.py): called with this source minus
+      `subset` and `keep` (to read its labels in one pass), it returns the
+      (label, canonical index) -> label applied after `label_fn`.
+    identity: what the source reads (files, TFDS version and split), as a
+      cache key for passes over it; None: such passes are not cached.
   """
   open: Callable[[], tf.data.Dataset]
   num_examples: int | None = None
@@ -153,15 +159,22 @@ class StreamSource:
   label_fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None = None
   keep: Callable[[RawElement], tf.Tensor] | None = None
   soft: SoftLabels | None = None
+  subset: Callable[["StreamSource"], Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] | None = None
+  identity: Callable[[], str] | None = None
 
   def canonical(self) -> tf.data.Dataset:
     """Raw elements in canonical order, with "index" = c, labels transformed, filtered."""
+    subset = None
+    if self.subset is not None:
+      subset = self.subset(dataclasses.replace(self, subset=None, keep=None))
 
     def annotate(c: tf.Tensor, raw: RawElement) -> RawElement:
-      """Adds "index" and applies `label_fn`."""
+      """Adds "index" and applies `label_fn`, then the subset."""
       raw = dict(raw)
       if self.label_fn is not None:
         raw["label"] = self.label_fn(raw["label"], c)
+      if subset is not None:
+        raw["label"] = subset(raw["label"], c)
       raw["index"] = c
       return raw
 

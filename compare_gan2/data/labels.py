@@ -7,17 +7,20 @@ Gin: `data.LabelOptions`, passed to any dataset builder's `labels` argument:
     data.LabelOptions.seed = 0                # which 10%
 
 Kept labels are chosen per class by default: "k% drawn per class" (Lucic et
-al. 2019, "High-Fidelity Image Generation With Fewer Labels", §5 / METHODS.md
-§5.5; k in {2.5, 5, 10, 20}). Other train labels become -1, which is how
-compare_gan marks unlabelled examples (`datasets.py:522`, `gans/s3gan.py:118`);
-compare_gan itself read them from external label files (`datasets.py:174-223`).
-
-- Random-access sources (bundled MNIST, folders, .npz): exact. In each class
-  of n examples, the round(k·n) with the smallest hash of (seed, index) keep
-  their label.
-- Streaming sources (TFDS, TFRecord): an example keeps its label when that
-  hash is below k, so fractions are exact in expectation only (ImageNet,
-  ~1281 per class: about 128 ± 11 at 10%).
+al. 2019, "High-Fidelity Image Generation With Fewer Labels", arXiv
+1903.02271, §5; k in {2.5, 5, 10, 20}). In each class of n examples, the
+round(k·n) with the smallest hash of (seed, canonical index) keep their label
+(of all labelled examples instead with `class_balanced=False`); other train
+labels become -1, which is how compare_gan marks unlabelled examples
+(`datasets.py:522`, `gans/s3gan.py:118`); compare_gan itself read them from
+external label files (`datasets.py:174-223`). The subset is exact on every
+source, and the same for the same labels whatever the source:
+- Random-access sources (bundled MNIST, folders, .npz) know their labels.
+- Streaming sources (TFDS, TFRecord) read their labels once, in canonical
+  order, before the first example (label_cache.py: cached per source, so
+  every fraction and seed reuses one pass); each streamed example then looks
+  its kept bit up by canonical index, and its label is checked against the
+  pass's (a source changed since the pass fails naming the cache file).
 
 Soft labels: a `.npy` file (memory-mapped, any size) or a `.npz` file with
 the array under "soft_labels", shaped [num_train_examples, num_classes], row
@@ -31,11 +34,13 @@ import dataclasses
 import os
 import zipfile
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import registry
 from compare_gan2.data import base
+from compare_gan2.data import label_cache
 
 
 @registry.register(module="compare_gan2.data")
@@ -53,6 +58,8 @@ class LabelOptions:
     soft_labels_are_logits: apply softmax to the file's rows.
     labels_from_soft: replace each label by the argmax of its soft label
       before subsetting (S2GAN's pre-trained hard labels).
+    cache_dir: where streaming sources cache their labels pass (any
+      tf.io.gfile path; None: $COMPARE_GAN2_CACHE/label_subsets).
   """
   fraction: float = 1.0
   seed: int = 0
@@ -61,6 +68,7 @@ class LabelOptions:
   soft_labels_file: str | None = None
   soft_labels_are_logits: bool = True
   labels_from_soft: bool = False
+  cache_dir: str | None = None
 
   def __post_init__(self):
     if not 0.0 <= self.fraction <= 1.0:
@@ -104,10 +112,13 @@ def ranks_by_score(labels: np.ndarray, score: np.ndarray, class_balanced: bool =
   """Each example's rank by `score` within its class (or all labelled ones); -1 for label -1."""
   labels = np.asarray(labels)
   rank = np.full(len(labels), -1, np.int64)
-  groups = np.unique(labels[labels >= 0]) if class_balanced else [None]
-  for group in groups:
-    members = np.flatnonzero(labels >= 0 if group is None else labels == group)
-    rank[members[np.argsort(score[members], kind="stable")]] = np.arange(len(members))
+  members = np.flatnonzero(labels >= 0)
+  group = labels[members] if class_balanced else np.zeros(len(members), labels.dtype)
+  # One stable sort by (group, score); ties keep index order, as argsort(stable) would.
+  sort = np.lexsort((score[members], group))
+  order, sorted_group = members[sort], group[sort]
+  starts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+  rank[order] = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
   return rank
 
 
@@ -196,30 +207,81 @@ def apply_to_array(source: base.ArraySource, options: LabelOptions | None,
   return dataclasses.replace(source, labels=labels, kept=kept, soft=soft)
 
 
+class StreamSubset:
+  """`StreamSource.subset` for a fraction: `select` over the split's labels pass.
+
+  Resolved once per process (the pass is cached across processes by
+  label_cache.py); the same `select` as random-access sources, so a stream
+  and an array with the same labels keep the same examples.
+  """
+
+  def __init__(self, fraction: float, seed: int, class_balanced: bool,
+               cache_dir: str | None = None):
+    self.fraction, self.seed, self.class_balanced = fraction, seed, class_balanced
+    self.cache_dir = cache_dir
+    self._resolved = None
+
+  def __call__(self, source: base.StreamSource):
+    """(label, canonical index) -> label: kept, or -1; checks it against the pass."""
+    if self._resolved is None:
+      labels, path = label_cache.cached_labels(source, self.cache_dir)
+      mask = select(labels, self.fraction, self.seed, self.class_balanced)
+      kept = np.bincount(labels[mask], minlength=1) if mask.any() else np.zeros(1, np.int64)
+      logging.info("Label subset: %d of %d labels kept (fraction %g, seed %d), %d to %d per "
+                   "class.", mask.sum(), len(labels), self.fraction, self.seed,
+                   kept.min(), kept.max())
+      self._resolved = (labels, mask, path or "the labels pass")
+    return _lookup(*self._resolved)
+
+
+def _lookup(labels: np.ndarray, mask: np.ndarray, where: str):
+  """(label, c) -> label if mask[c] else -1, asserting label == labels[c]."""
+  n = len(labels)
+
+  def lookup(label: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """The kept bit of example `index`; a label unlike the pass's is an error."""
+    c = tf.minimum(tf.cast(index, tf.int64), n - 1)
+    expected = tf.gather(tf.constant(labels, tf.int32), c)
+    same = tf.logical_and(tf.cast(index, tf.int64) < n, tf.equal(label, expected))
+    check = tf.debugging.Assert(same, [
+        f"{where}: the source changed since its labels were read ({n} examples); delete the "
+        "file to re-read them. Example", index, "label", label, "was", expected])
+    with tf.control_dependencies([check]):
+      return tf.where(tf.gather(tf.constant(mask), c), label, -1)
+
+  return lookup
+
+
 def apply_to_stream(source: base.StreamSource, options: LabelOptions | None,
                     num_classes: int | None) -> base.StreamSource:
   """The source with `options` applied per example, keyed by canonical index."""
   if options is None:
     return source
   soft = _soft(options, num_classes, None)
-  previous, fraction, seed = source.label_fn, options.fraction, options.seed
+  previous, identity = source.label_fn, source.identity
 
   def label_fn(label: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
-    """Earlier label_fn, then labels from soft labels, then the subset."""
+    """Earlier label_fn, then labels from soft labels."""
     if previous is not None:
       label = previous(label, index)
-    if options.labels_from_soft:
-      label = tf.argmax(soft.lookup(index), output_type=tf.int32)
-    if fraction < 1.0:
-      label = tf.where(base.unit_hash(seed, index) < fraction, label, -1)
-    return label
+    return tf.argmax(soft.lookup(index), output_type=tf.int32)
 
+  if options.labels_from_soft:
+    previous_identity = identity
+    identity = None if identity is None else lambda: (
+        f"{previous_identity()} labels_from_soft="
+        f"{label_cache.file_identity([options.soft_labels_file])}")
+  subset = None
+  if options.fraction < 1.0:
+    subset = StreamSubset(options.fraction, options.seed, options.class_balanced,
+                          options.cache_dir)
   keep, num_examples = source.keep, source.num_examples
   if options.drop_unlabelled:
     keep = _and(keep, lambda raw: raw["label"] >= 0)
     num_examples = None
-  return dataclasses.replace(source, label_fn=label_fn, keep=keep,
-                             num_examples=num_examples, soft=soft)
+  return dataclasses.replace(
+      source, label_fn=label_fn if options.labels_from_soft else previous, keep=keep,
+      num_examples=num_examples, soft=soft, subset=subset, identity=identity)
 
 
 def _and(first, second):

@@ -93,7 +93,11 @@ def tfds_source(tfds_name: str, split: str, data_dir: str | None,
         "image": ex["image"],
         "label": tf.cast(ex["label"], tf.int32) if has_labels else tf.constant(-1, tf.int32)})
 
-  return base.StreamSource(open=open_split,
+  def identity() -> str:
+    """The prepared data's versioned directory and the split (a cache key)."""
+    return f"tfds {tfds.builder(tfds_name, data_dir=data_dir).data_dir} split={split}"
+
+  return base.StreamSource(open=open_split, identity=identity,
                            count=lambda: _split_size(tfds_name, split, data_dir))
 
 
@@ -115,8 +119,11 @@ def tfds_dataset(name: str, tfds_name: str, splits: tuple[str, str],
     relabel: (label, seed) -> label at every read, in both splits.
   """
   has_labels = num_classes is not None
-  train_source = dataclasses.replace(tfds_source(tfds_name, splits[0], data_dir, has_labels),
-                                     keep=keep, label_fn=label_fn)
+  train_source = tfds_source(tfds_name, splits[0], data_dir, has_labels)
+  split_identity = train_source.identity
+  # The dataset's name stands for its label_fn in cache keys of labels passes.
+  train_source = dataclasses.replace(train_source, keep=keep, label_fn=label_fn,
+                                     identity=lambda: f"{split_identity()} dataset={name}")
   eval_source = dataclasses.replace(tfds_source(tfds_name, splits[1], data_dir, has_labels),
                                     label_fn=label_fn)
   train_source = labels_lib.apply_to_stream(train_source, labels, num_classes)

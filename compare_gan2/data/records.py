@@ -28,6 +28,7 @@ import tensorflow as tf
 from compare_gan2 import registry
 from compare_gan2.data import base
 from compare_gan2.data import custom
+from compare_gan2.data import label_cache
 from compare_gan2.data import labels as labels_lib
 from compare_gan2.data import transforms
 
@@ -127,7 +128,13 @@ def _files(pattern: str) -> list[str]:
 def _source(files: list[str], image_key: str, label_key: str | None,
             num_classes: int | None, num_examples: int | None) -> base.StreamSource:
   parse = _parser(image_key, label_key, num_classes)
-  return base.StreamSource(open=lambda: _records(files, parse), num_examples=num_examples)
+
+  def identity() -> str:
+    """The files (sizes, times) and the label feature (a cache key)."""
+    return f"tfrecord label_key={label_key!r} {label_cache.file_identity(files)}"
+
+  return base.StreamSource(open=lambda: _records(files, parse), num_examples=num_examples,
+                           identity=identity)
 
 
 @registry.register(module="compare_gan2.data")

@@ -14,9 +14,10 @@ for every variable of a built compare_gan2 network. A compare_gan checkpoint
   global_step at every checkpoint, modular_gan.py:549-566, pinned by
   modular_gan_test.py:142-177). They become `g_optimizer.iterations` and
   `d_optimizer.iterations` (part 2 §3.8, port note).
-- the state of both tf.train.AdamOptimizer: slots `<var>/Adam` (m) and
-  `<var>/Adam_1` (v), and each optimizer's `beta1_power` / `beta2_power`
-  (the second optimizer's with a `_1` suffix).
+- the state of both tf.train.AdamOptimizer, named after compare_gan's
+  optimizers `d_opt` and `g_opt`: slots `<var>/d_opt` (m) and `<var>/d_opt_1`
+  (v), and each optimizer's `beta1_power` / `beta2_power` in the name scope
+  of its update (adam_state.py: the names, read from the checkpoint).
 
 Adam correspondence (Kingma & Ba 2015, Algorithm 1 in the "epsilon hat" form
 of §2): TF1 and Keras both update m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g²,
@@ -47,11 +48,10 @@ import tensorflow as tf
 
 from compare_gan2 import checkpoints
 from compare_gan2.architectures import base
+from compare_gan2.migration import adam_state
 
 EMA_SUFFIX = "/ExponentialMovingAverage"
-ADAM_M, ADAM_V = "/Adam", "/Adam_1"
 G_STEP, D_STEP = "global_step", "global_step_disc"
-_BETA_POWER = re.compile(r"(^|/)beta[12]_power(_\d+)?$")
 _CHECKPOINT_FILE = re.compile(r"^ckpt-(\d+)\.(index|data-\d+-of-\d+)$")
 _LISTED, _Reader = 10, Any  # names spelled out in an error; tf.train.load_checkpoint's type
 
@@ -149,27 +149,11 @@ def _ema_entries(label: str, network: keras.Model, strict: bool) -> list[_Entry]
                  strict and v.trainable) for v in network.variables]
 
 
-def _optimizer_entries(label: str, optimizer: keras.optimizers.Optimizer,
-                       network: keras.Model) -> list[_Entry]:
+def _optimizer_entries(label: str, gan: keras.Model, network: keras.Model,
+                       names: set[str]) -> list[_Entry]:
   """TF1 Adam m and v slots of the network's trainable variables -> Keras Adam's."""
-  if not isinstance(optimizer, keras.optimizers.Adam) or optimizer.amsgrad:
-    raise ValueError(f"include_optimizer converts TF1 Adam slots into keras.optimizers.Adam "
-                     f"(amsgrad=False); the {label} is {type(optimizer).__name__}.")
-  names = _tf1_names(network)
-  entries = []
-  for variable in network.trainable_variables:
-    try:
-      index = optimizer._get_variable_index(variable)  # pylint: disable=protected-access
-    except KeyError as e:
-      raise ValueError(f"The {label} was not built for {variable.path}: call "
-                       "gan.build_networks() before converting.") from e
-    # Keras Adam keeps its slots in these lists, in the order of _get_variable_index.
-    momentums = optimizer._momentums  # pylint: disable=protected-access
-    velocities = optimizer._velocities  # pylint: disable=protected-access
-    for slots, suffix, kind in ((momentums, ADAM_M, "momentum"), (velocities, ADAM_V, "velocity")):
-      entries.append(_Entry(f"{label}/{_below(variable)}/{kind}", slots[index],
-                            (names[variable.path] + suffix,)))
-  return entries
+  found = adam_state.slots(label, getattr(gan, label), network, _tf1_names(network), names)
+  return [_Entry(path, slot, (name,)) for path, slot, name in found]
 
 
 def _listing(names: Sequence[str]) -> str:
@@ -230,22 +214,8 @@ def _step(optimizer: keras.optimizers.Optimizer) -> int:
   return int(optimizer.iterations.numpy())
 
 
-def _check_beta_powers(reader: _Reader, names: Sequence[str],
-                       gan: keras.Model) -> list[str]:
-  """Notes the beta powers that are no β^(n+1) of the converted step counters."""
-  expected = []
-  for optimizer in (gan.d_optimizer, gan.g_optimizer):
-    n = _step(optimizer) + 1
-    expected += [float(optimizer.beta_1) ** n, float(optimizer.beta_2) ** n]
-  notes = []
-  for name in names:
-    value = float(reader.get_tensor(name))
-    if not np.isclose(value, expected, rtol=1e-2, atol=1e-30).any():
-      notes.append(f"{name} = {value:.6g} is no β^(n+1) of the converted step counters "
-                   f"(D n = {_step(gan.d_optimizer)}, G n = {_step(gan.g_optimizer)}, "
-                   "betas from the gin config); Keras Adam derives its bias correction "
-                   "from those counters, so check the config's Adam betas.")
-  return notes
+def _networks(gan: keras.Model) -> list[tuple[keras.Model, str]]:
+  return [(gan.discriminator, "d_optimizer"), (gan.generator, "g_optimizer")]
 
 
 def _report(chosen: Sequence[tuple[_Entry, str]], missing: Sequence[str],
@@ -259,7 +229,15 @@ def _report(chosen: Sequence[tuple[_Entry, str]], missing: Sequence[str],
       notes=tuple(notes), g_step=_step(gan.g_optimizer), d_step=_step(gan.d_optimizer))
 
 
-def _checkpoint_entries(gan: keras.Model, include_optimizer: bool) -> list[_Entry]:
+def _adam_state(gan: keras.Model, names: set[str]) -> set[str]:
+  """The checkpoint's Adam slots of both networks and its beta powers."""
+  trainable = [(label, [_tf1_names(network)[v.path] for v in network.trainable_variables])
+               for network, label in _networks(gan)]
+  return adam_state.state_names(trainable, names)
+
+
+def _checkpoint_entries(gan: keras.Model, include_optimizer: bool,
+                        names: set[str]) -> list[_Entry]:
   """G, D, the EMA twin, the step counters and optionally the Adam slots."""
   entries = (_network_entries("generator", gan.generator)
              + _network_entries("discriminator", gan.discriminator))
@@ -268,8 +246,8 @@ def _checkpoint_entries(gan: keras.Model, include_optimizer: bool) -> list[_Entr
   entries += [_Entry("d_optimizer/iterations", gan.d_optimizer.iterations, (D_STEP,)),
               _Entry("g_optimizer/iterations", gan.g_optimizer.iterations, (G_STEP,))]
   if include_optimizer:
-    entries += (_optimizer_entries("d_optimizer", gan.d_optimizer, gan.discriminator)
-                + _optimizer_entries("g_optimizer", gan.g_optimizer, gan.generator))
+    for network, label in _networks(gan):
+      entries += _optimizer_entries(label, gan, network, names)
   return entries
 
 
@@ -292,18 +270,17 @@ def convert_checkpoint(tf1_checkpoint_path: str, gan: keras.Model, *,
       optimizer with include_optimizer.
   """
   path = _checkpoint_prefix(tf1_checkpoint_path)
-  entries = _checkpoint_entries(gan, include_optimizer)
+  names = set(tf.train.load_checkpoint(path).get_variable_to_shape_map())
+  entries = _checkpoint_entries(gan, include_optimizer, names)
   reader, chosen, missing = _apply(path, entries, allow_partial)
-  names = set(reader.get_variable_to_shape_map())
   used = {name for _, name in chosen}
-  beta_powers = sorted(name for name in names if _BETA_POWER.search(name))
+  beta_powers = sorted(name for name in names if adam_state.BETA_POWER.search(name))
   notes, skipped = [], []
   if include_optimizer:
-    notes += _check_beta_powers(reader, beta_powers, gan)
+    notes += adam_state.check_beta_powers(reader, beta_powers, gan)
     used |= set(beta_powers)
   else:
-    skipped = sorted(name for name in names - used
-                     if name.endswith((ADAM_M, ADAM_V)) or name in beta_powers)
+    skipped = sorted(_adam_state(gan, names) - used)
     if skipped and _step(gan.g_optimizer) > 0:
       notes.append("Adam moments start at zero while the step counters continue: resuming "
                    "training takes oversized first steps; convert with include_optimizer "

@@ -1,8 +1,9 @@
 """Tests for compare_gan2.data.labels: k% label subsets and soft labels.
 
-Subsets: exact per-class counts (S3GAN draws k% per class, METHODS.md §5.5),
-the same seed giving the same subset and another seed another, the streaming
-approximation agreeing with the exact one in expectation. Soft labels: the
+Subsets: exact per-class counts (S3GAN draws k% per class, arXiv 1903.02271
+§5), the same seed giving the same subset and another seed another, streams
+keeping exactly the examples an array with the same labels keeps, from one
+cached labels pass. Soft labels: the
 file formats, softmax of logits, and errors naming the file.
 """
 
@@ -13,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2.data import base
+from compare_gan2.data import bundled
 from compare_gan2.data import labels
 
 # 10 classes of 50..95 examples, shuffled, plus 30 unlabelled.
@@ -81,18 +83,62 @@ def _stream_labels(source, n):
   return next(iter(source.canonical().batch(n)))["label"].numpy()
 
 
-def test_stream_subset_is_exact_in_expectation_and_matches_the_ranking():
-  n = 5_000
-  classes = np.arange(n, dtype=np.int32) % 10
-  stream = base.StreamSource(open=lambda: tf.data.Dataset.from_tensor_slices(
-      {"image": tf.zeros([n], tf.uint8), "label": classes}))
-  options = labels.LabelOptions(fraction=0.1, seed=4)
-  kept = _stream_labels(labels.apply_to_stream(stream, options, 10), n) >= 0
-  assert abs(kept.mean() - 0.1) < 0.015  # sd 0.004
-  exact = labels.select(classes, 0.1, seed=4, class_balanced=False)
-  assert (kept & exact).sum() > 0.9 * exact.sum()  # same hash, mostly the same examples
-  again = _stream_labels(labels.apply_to_stream(stream, options, 10), n) >= 0
-  np.testing.assert_array_equal(kept, again)
+def _stream(labels_array, identity="test-stream", opened=None):
+  """A StreamSource over `labels_array`; `opened` counts the passes over it."""
+  def open_stream():
+    if opened is not None:
+      opened.append(1)
+    return tf.data.Dataset.from_tensor_slices(
+        {"image": tf.zeros([len(labels_array)], tf.uint8), "label": labels_array})
+  return base.StreamSource(open=open_stream,
+                           identity=None if identity is None else lambda: identity)
+
+
+@pytest.mark.parametrize("class_balanced", [True, False])
+@pytest.mark.parametrize("fraction", [0.025, 0.1, 0.2])
+def test_stream_subset_is_the_exact_array_subset(fraction, class_balanced, tmp_path):
+  options = labels.LabelOptions(fraction=fraction, seed=4, class_balanced=class_balanced,
+                                cache_dir=str(tmp_path))
+  streamed = _stream_labels(labels.apply_to_stream(_stream(LABELS), options, 10), len(LABELS))
+  array = labels.apply_to_array(_array_source(), options, 10).labels
+  np.testing.assert_array_equal(streamed, array)
+  kept = np.bincount(streamed[streamed >= 0], minlength=10)
+  if class_balanced:  # e.g. 10%: [5 6 6 7 7 8 8 9 9 10] of classes of 50..95
+    np.testing.assert_array_equal(kept, np.floor(fraction * CLASS_SIZES + 0.5))
+  else:
+    assert kept.sum() == np.floor(fraction * CLASS_SIZES.sum() + 0.5)
+
+
+def test_stream_subset_is_deterministic_by_seed_without_a_cache():
+  def subset(seed):
+    options = labels.LabelOptions(fraction=0.2, seed=seed)
+    return _stream_labels(labels.apply_to_stream(_stream(LABELS, identity=None), options, 10),
+                          len(LABELS))
+  first = subset(1)
+  np.testing.assert_array_equal(first, subset(1))
+  assert ((first >= 0) != (subset(2) >= 0)).any()
+
+
+def test_the_labels_pass_is_read_once_and_cached_for_every_fraction(tmp_path, monkeypatch):
+  monkeypatch.setenv("COMPARE_GAN2_CACHE", str(tmp_path))
+  opened = []
+  for fraction, seed in ((0.1, 0), (0.2, 1), (0.1, 0)):
+    source = labels.apply_to_stream(_stream(LABELS, opened=opened),
+                                    labels.LabelOptions(fraction=fraction, seed=seed), 10)
+    streamed = _stream_labels(source, len(LABELS))
+    np.testing.assert_array_equal(streamed >= 0, labels.select(LABELS, fraction, seed))
+  assert len(opened) == 1 + 3  # one labels pass, then one read per stream
+  assert len(list((tmp_path / "label_subsets").glob("labels_*.npz"))) == 1
+
+
+def test_a_source_changed_under_its_cache_fails_naming_the_file(tmp_path):
+  options = labels.LabelOptions(fraction=0.5, cache_dir=str(tmp_path))
+  _stream_labels(labels.apply_to_stream(_stream(LABELS), options, 10), len(LABELS))
+  changed = np.roll(LABELS, 1)  # same identity, other labels: a stale cache
+  source = labels.apply_to_stream(_stream(changed), options, 10)
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r"labels_[0-9a-f]{16}\.npz: the source changed since its labels"):
+    _stream_labels(source, len(LABELS))
 
 
 def _write_soft(tmp_path, table, name="soft.npy"):
@@ -158,3 +204,13 @@ def test_labels_from_soft_take_the_argmax_before_subsetting(tmp_path):
   subset = labels.apply_to_array(_array_source(), dataclasses.replace(options, fraction=0.5), 4)
   sizes = np.bincount(np.arange(len(LABELS)) % 4)
   assert (subset.labels >= 0).sum() == np.floor(0.5 * sizes + 0.5).sum()
+
+
+def test_a_stream_of_bundled_mnist_keeps_what_the_array_keeps(tmp_path):
+  options = labels.LabelOptions(fraction=0.05, seed=7, cache_dir=str(tmp_path))
+  array = bundled.bundled_mnist(labels=options).train.source.labels
+  true = bundled.bundled_mnist().train.source.labels  # 9,000 real digits, 792..1035 per class
+  streamed = _stream_labels(labels.apply_to_stream(_stream(true), options, 10), len(true))
+  np.testing.assert_array_equal(streamed, array)
+  np.testing.assert_array_equal(np.bincount(streamed[streamed >= 0], minlength=10),
+                                np.floor(0.05 * np.bincount(true) + 0.5))

@@ -9,6 +9,8 @@ is checked on synthetic images. imagenet_512_hq400 needs large images, so its
 filter is tested with a custom mock in imagenet_test.py.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -16,6 +18,7 @@ import tensorflow_datasets as tfds
 
 from compare_gan2 import data
 from compare_gan2 import registry
+from compare_gan2.data import labels as labels_lib
 from compare_gan2.data import named
 from compare_gan2.data import pipeline
 
@@ -133,3 +136,47 @@ def test_split_sizes_never_come_from_info_splits():
     assert data.cifar10().info.num_train_examples == 50_000
     assert data.imagenet_128().info.num_eval_examples == 50_000
     assert data.lsun_bedroom().info.eval_test_samples == 30_000
+
+
+def _subset_labels(dataset):
+  """The train labels after the subset, in canonical order (images not decoded)."""
+  labels = dataset.train.source.canonical().map(lambda raw: raw["label"])
+  return np.array(list(labels.as_numpy_iterator()), np.int32)
+
+
+def _mock_labels(name):
+  return np.array([int(e["label"]) for e in tfds.load(name, split="train", shuffle_files=False)])
+
+
+def test_tfds_label_subset_is_exact_per_class_and_agrees_across_workers(tmp_path):
+  options = data.LabelOptions(fraction=0.1, seed=3, cache_dir=str(tmp_path / "shared"))
+  with tfds.testing.mock_data(num_examples=200):
+    true = _mock_labels("cifar10")
+    kept = _subset_labels(data.cifar10(labels=options))
+    # Other workers: a fresh builder reading the shared cache, and one with no
+    # shared directory that reads the labels itself.
+    cached = _subset_labels(data.cifar10(labels=options))
+    own_dir = dataclasses.replace(options, cache_dir=str(tmp_path / "own"))
+    alone = _subset_labels(data.cifar10(labels=own_dir))
+  np.testing.assert_array_equal(kept, np.where(labels_lib.select(true, 0.1, 3), true, -1))
+  np.testing.assert_array_equal(np.bincount(kept[kept >= 0], minlength=10),
+                                np.floor(0.1 * np.bincount(true, minlength=10) + 0.5))
+  np.testing.assert_array_equal(cached, kept)
+  np.testing.assert_array_equal(alone, kept)
+  assert len(list((tmp_path / "shared").iterdir())) == 1
+
+
+def test_tfds_label_subset_is_exact_per_class_on_two_replicas(tmp_path, two_replicas):
+  options = data.LabelOptions(fraction=0.25, seed=1, cache_dir=str(tmp_path))
+  with tfds.testing.mock_data(num_examples=40):
+    true = _mock_labels("mnist")
+    dataset = data.mnist(labels=options)
+    one = [b["labels"] for b in pipeline.train_dataset(dataset, 8, seed=5,
+                                                       shuffle_window=16).take(5)]
+    batches = iter(pipeline.train_input(dataset, two_replicas, 8, seed=5, shuffle_window=16))
+    two = [np.concatenate(two_replicas.experimental_local_results(next(batches)["labels"]))
+           for _ in range(5)]
+  np.testing.assert_array_equal(np.concatenate(two), np.concatenate(one))
+  epoch = np.concatenate(two)  # 5 steps of 8: the 40 examples once
+  np.testing.assert_array_equal(np.bincount(epoch[epoch >= 0], minlength=10),
+                                np.floor(0.25 * np.bincount(true, minlength=10) + 0.5))

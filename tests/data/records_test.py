@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2.data import base
+from compare_gan2.data import labels as labels_lib
 from compare_gan2.data import pipeline
 from compare_gan2.data import records
 
@@ -115,3 +116,26 @@ def test_missing_files_and_num_classes(tmp_path):
   pattern = _numbered(tmp_path)
   with pytest.raises(ValueError, match="needs num_classes when validate=False"):
     records.tfrecord(pattern, label_key="label", validate=False)
+
+
+def _subset(dataset):
+  return np.array(list(dataset.train.source.canonical().map(
+      lambda raw: raw["label"]).as_numpy_iterator()))
+
+
+def test_label_subset_is_exact_per_class_and_rewritten_files_are_read_again(tmp_path):
+  options = labels_lib.LabelOptions(fraction=0.25, seed=2, cache_dir=str(tmp_path / "cache"))
+  pattern = _numbered(tmp_path, 30)  # 10 per class: 3 (2.5 rounded up) keep their label
+  kept = _subset(records.tfrecord(pattern, resolution=2, label_key="label", labels=options))
+  true = np.arange(30) % 3
+  np.testing.assert_array_equal(kept, np.where(labels_lib.select(true, 0.25, 2), true, -1))
+  np.testing.assert_array_equal(np.bincount(kept[kept >= 0]), [3, 3, 3])
+  # Other labels in the same files: a new identity (sizes, times), so a new pass.
+  examples = [_example(np.full((2, 3, 1), 10 * i), (i + 1) % 3) for i in range(30)]
+  _write(tmp_path / "part-1.tfrecord", examples[15:])
+  _write(tmp_path / "part-0.tfrecord", examples[:15])
+  relabelled = _subset(records.tfrecord(pattern, resolution=2, label_key="label", labels=options))
+  shifted = (np.arange(30) + 1) % 3
+  np.testing.assert_array_equal(relabelled, np.where(labels_lib.select(shifted, 0.25, 2),
+                                                     shifted, -1))
+  assert len(list((tmp_path / "cache").iterdir())) == 2

@@ -3,8 +3,11 @@
 Each checkpoint is written in the test as compare_gan's graph holds it:
 tf.compat.v1 variables named exactly as compare_gan names them
 (`compare_gan_names` of the target model, plus the "/ExponentialMovingAverage"
-shadows, "/Adam" and "/Adam_1" slots, beta powers and step counters of
-COMPARE_GAN.md part 2, §3.8-3.10), saved with a TF1 Saver, for tiny ResNet-CIFAR (BN + SN, EMA),
+shadows and step counters), and Adam state made and named by
+tf.compat.v1.train.AdamOptimizer as compare_gan builds it (`name="d_opt"` and
+`"g_opt"`: slots "<var>/d_opt" and "<var>/d_opt_1", beta powers in the name
+scopes of the updates; `testing.save_tf1_checkpoint`), saved with a TF1
+Saver, for tiny ResNet-CIFAR (BN + SN, EMA),
 BigGAN (conditional BN with standing statistics, SN, non-local block, EMA) and
 DCGAN models; the conversion must put every value into its Keras variable,
 and the converted networks must compute what a second model given the same
@@ -57,54 +60,52 @@ CONFIGS = {  # tiny G and D bindings; (G, D) pairs set both
 }
 
 
-def _random_value(name, shape, dtype, rng):
+def _random_value(name, shape, dtype, rng, positive=False):
   """Random values; statistics that must be positive are (BN variances, counters, Adam v)."""
   if dtype.startswith("int"):
     return rng.integers(0, 2, shape).astype(dtype)
   value = rng.normal(0.0, 0.3, shape)
-  if "variance" in name or "counter" in name or name.endswith("/Adam_1"):
+  if "variance" in name or "counter" in name or positive:
     value = np.abs(value) + 0.5
   return value.astype(dtype)
 
 
-def _values(gan, seed=0, ema=True, adam=True, g_step=3):
+def _slot_names(naming=testing.COMPARE_GAN_ADAM):
+  """{"discriminator"/"generator": (m suffix, v suffix)}, e.g. ("/d_opt", "/d_opt_1")."""
+  return {owner: (f"/{name}", f"/{name}_1") for name, _, owner in naming}
+
+
+def _values(gan, seed=0, ema=True, adam=True, g_step=3, naming=testing.COMPARE_GAN_ADAM):
   """What compare_gan's checkpoint of `gan` holds, by TF1 name, with random values.
 
   The D step is disc_iters × G step (modular_gan_test.py:142-177); the beta
-  powers are β^(n+1) after n updates, the D optimizer's created first (no suffix).
+  powers are β^(n+1) after n updates, named as TF1 names them for `naming`.
   """
   rng = np.random.default_rng(seed)
   values = {"global_step": np.int64(g_step), "global_step_disc": np.int32(g_step * gan.disc_iters)}
-  for network in (gan.generator, gan.discriminator):
+  for network, owner in ((gan.generator, "generator"), (gan.discriminator, "discriminator")):
     names = base.compare_gan_names(network)
     for variable in network.variables:
       name, shape = names[variable.path], tuple(variable.shape)
       values[name] = _random_value(name, shape, variable.dtype, rng)
-      slots = ("/Adam", "/Adam_1") if variable.trainable and adam else ()
+      slots = _slot_names(naming)[owner] if variable.trainable and adam else ()
       if variable.trainable and ema and network is gan.generator:
         slots += ("/ExponentialMovingAverage",)
       for slot in slots:
-        values[name + slot] = _random_value(name + slot, shape, "float32", rng)
-  for suffix, optimizer, n in (("", gan.d_optimizer, g_step * gan.disc_iters),
-                               ("_1", gan.g_optimizer, g_step)):
+        values[name + slot] = _random_value(name + slot, shape, "float32", rng,
+                                            positive=slot.endswith("_1"))
+  steps = (g_step * gan.disc_iters, g_step)
+  for powers, optimizer, n in zip(testing.beta_power_names(naming),
+                                  (gan.d_optimizer, gan.g_optimizer), steps):
     if adam:
-      values["beta1_power" + suffix] = np.float32(optimizer.beta_1 ** (n + 1))
-      values["beta2_power" + suffix] = np.float32(optimizer.beta_2 ** (n + 1))
+      values[powers[0]] = np.float32(optimizer.beta_1 ** (n + 1))
+      values[powers[1]] = np.float32(optimizer.beta_2 ** (n + 1))
   return values
 
 
-def _save(prefix, values):
-  """tf.compat.v1 variables of exactly these names, saved with a TF1 Saver; returns the prefix."""
-  with tf.Graph().as_default():
-    feeds = {}  # fed initial values: graph constants of the weights would be slow to build
-    for name, value in values.items():
-      value = np.asarray(value)
-      placeholder = tf.compat.v1.placeholder(value.dtype, value.shape)
-      tf.compat.v1.get_variable(name, initializer=placeholder, use_resource=False)
-      feeds[placeholder] = value
-    with tf.compat.v1.Session() as session:
-      session.run(tf.compat.v1.global_variables_initializer(), feeds)
-      return tf.compat.v1.train.Saver().save(session, prefix)
+def _save(prefix, values, naming=testing.COMPARE_GAN_ADAM):
+  """The TF1 checkpoint of `values`, Adam state named by TF1 (see the module docstring)."""
+  return testing.save_tf1_checkpoint(prefix, values, naming)
 
 
 def _tiny_gan(ema=True):
@@ -161,14 +162,19 @@ def test_every_variable_lands_in_its_keras_variable(config, tmp_path):
     assert sorted(report.fallbacks) == raw and any(n.endswith("u_var") for n in raw)
     assert any(n.endswith("accu_mean" if config == "resnet_biggan" else "moving_mean") for n in raw)
   if config != "dcgan":
-    for optimizer, network in ((gan.d_optimizer, gan.discriminator),
-                               (gan.g_optimizer, gan.generator)):
-      names = base.compare_gan_names(network)
-      for variable in network.trainable_variables:
-        np.testing.assert_array_equal(_slot(optimizer, variable, "momentum").numpy(),
-                                      values[names[variable.path] + "/Adam"])
-        np.testing.assert_array_equal(_slot(optimizer, variable, "velocity").numpy(),
-                                      values[names[variable.path] + "/Adam_1"])
+    _assert_slots_hold(gan, values)
+
+
+def _assert_slots_hold(gan, values, naming=testing.COMPARE_GAN_ADAM):
+  for optimizer, network, owner in ((gan.d_optimizer, gan.discriminator, "discriminator"),
+                                    (gan.g_optimizer, gan.generator, "generator")):
+    names = base.compare_gan_names(network)
+    m, v = _slot_names(naming)[owner]
+    for variable in network.trainable_variables:
+      np.testing.assert_array_equal(_slot(optimizer, variable, "momentum").numpy(),
+                                    values[names[variable.path] + m])
+      np.testing.assert_array_equal(_slot(optimizer, variable, "velocity").numpy(),
+                                    values[names[variable.path] + v])
 
 
 @pytest.mark.parametrize("config", ["resnet_biggan", "resnet_cifar"])
@@ -201,7 +207,8 @@ def test_wrong_shape_names_the_variable_and_both_shapes(tmp_path):
   """A wrong shape: an error naming the TF1 variable, both shapes and the target; no change."""
   gan = _tiny_gan()
   values = _values(gan)
-  values["generator/fc_noise/kernel"] = np.zeros((3, 5), np.float32)
+  for slot in ("", "/g_opt", "/g_opt_1"):  # a TF1 variable and its slots share a shape
+    values["generator/fc_noise/kernel" + slot] = np.ones((3, 5), np.float32)
   before = gan.generator.fc_noise.kernel.numpy()
   with pytest.raises(ValueError, match=r"generator/fc_noise/kernel has shape \(3, 5\) in the "
                      r"checkpoint but generator/fc_noise/kernel has \(3, 4\)"):
@@ -214,8 +221,9 @@ def test_missing_variables_are_refused_unless_partial_is_allowed(tmp_path):
   """Missing variables and counters are listed; allow_partial keeps their initial values."""
   gan = _tiny_gan()
   values = _values(gan, g_step=4)
-  for name in ("discriminator/final_fc/bias", "global_step_disc"):
-    del values[name]
+  for name in ("discriminator/final_fc/bias", "discriminator/final_fc/bias/d_opt",
+               "discriminator/final_fc/bias/d_opt_1", "global_step_disc"):
+    del values[name]  # a variable goes with its slots
   path = _save(str(tmp_path / "ckpt"), values)
   with pytest.raises(ValueError, match="lacks 2 variables.*discriminator/final_fc/bias, "
                      "global_step_disc. Refusing a partial conversion"):
@@ -258,13 +266,42 @@ def test_extra_variables_and_unused_shadows_are_reported(tmp_path):
   assert "Unmapped (3):\n  discriminator/rotation_head/kernel" in report.summary()
 
 
+@pytest.mark.parametrize("naming", [testing.COMPARE_GAN_ADAM, testing.DEFAULT_ADAM],
+                         ids=["d_opt+g_opt", "Adam"])
+def test_adam_state_converts_under_compare_gans_and_default_names(naming, tmp_path):
+  """Slots '<var>/d_opt(_1)', '<var>/g_opt(_1)' (compare_gan) or '<var>/Adam(_1)'; no leftovers."""
+  gan = _tiny_gan()
+  values = _values(gan, g_step=5, naming=naming)
+  report = migration.convert_checkpoint(_save(str(tmp_path / "ckpt"), values, naming), gan,
+                                        include_optimizer=True)
+  assert report.missing == report.unmapped == report.skipped == report.notes == ()
+  powers = {name for pair in testing.beta_power_names(naming) for name in pair}
+  assert {name for _, name in report.mapped} == set(values) - powers  # powers: checked only
+  _assert_slots_hold(gan, values, naming)
+  assert (report.g_step, report.d_step) == (5, 10)
+
+
+def test_slots_of_two_optimizer_names_are_refused(tmp_path):
+  gan = _tiny_gan()
+  values = _values(gan)
+  values["generator/fc_noise/kernel/Adam"] = values["generator/fc_noise/kernel/g_opt"]
+  values["generator/fc_noise/kernel/Adam_1"] = values["generator/fc_noise/kernel/g_opt_1"]
+  values.update(beta1_power=np.float32(0.25), beta2_power=np.float32(0.998))
+  naming = testing.COMPARE_GAN_ADAM + (("Adam", "", "generator/fc_noise/kernel"),)
+  with pytest.raises(ValueError, match=r"g_optimizer's variables have Adam slots of 2 optimizer "
+                                       r"names \(Adam, g_opt\)"):
+    migration.convert_checkpoint(_save(str(tmp_path / "ckpt"), values, naming), gan,
+                                 include_optimizer=True)
+
+
 def test_without_optimizer_slots_are_skipped_and_steps_still_set(tmp_path):
   """include_optimizer=False: slots and beta powers skipped (with a warning), counters set."""
   gan = _tiny_gan()
   values = _values(gan, g_step=5)
   report = migration.convert_checkpoint(_save(str(tmp_path / "ckpt"), values), gan)
-  assert set(report.skipped) == {n for n in values if n.endswith(("/Adam", "/Adam_1"))} | {
-      "beta1_power", "beta2_power", "beta1_power_1", "beta2_power_1"}
+  assert set(report.skipped) == {n for n in values if n.endswith(("_opt", "_opt_1"))} | {
+      "disc_step_1/beta1_power", "disc_step_1/beta2_power",
+      "gen_step/cond/beta1_power", "gen_step/cond/beta2_power"}
   assert report.unmapped == () and (report.g_step, report.d_step) == (5, 10)
   assert any("oversized first steps" in note for note in report.notes)
   np.testing.assert_array_equal(
@@ -275,10 +312,11 @@ def test_beta_powers_inconsistent_with_the_steps_are_noted(tmp_path):
   """A beta power that is no β^(n+1) of either counter (e.g. other betas) gets a note."""
   gan = _tiny_gan()
   values = _values(gan, g_step=5)
-  values["beta1_power_1"] = np.float32(0.9 ** 6)
+  values["gen_step/cond/beta1_power"] = np.float32(0.9 ** 6)
   report = migration.convert_checkpoint(_save(str(tmp_path / "ckpt"), values), gan,
                                         include_optimizer=True)
-  assert len(report.notes) == 1 and report.notes[0].startswith("beta1_power_1 = 0.531441")
+  assert len(report.notes) == 1
+  assert report.notes[0].startswith("gen_step/cond/beta1_power = 0.531441")
 
 
 def test_keras_adam_continues_exactly_as_tf1_adam(tmp_path):
@@ -303,10 +341,10 @@ def test_keras_adam_continues_exactly_as_tf1_adam(tmp_path):
     session.run(tf.compat.v1.global_variables_initializer())
     for var in tf1_vars:
       name = var.op.name
-      adam.get_slot(var, "m").load(values[name + "/Adam"], session)
-      adam.get_slot(var, "v").load(values[name + "/Adam_1"], session)
+      adam.get_slot(var, "m").load(values[name + "/g_opt"], session)
+      adam.get_slot(var, "v").load(values[name + "/g_opt_1"], session)
     powers = adam._get_beta_accumulators()  # pylint: disable=protected-access
-    for power, name in zip(powers, ("beta1_power_1", "beta2_power_1")):
+    for power, name in zip(powers, ("gen_step/cond/beta1_power", "gen_step/cond/beta2_power")):
       power.load(values[name], session)
     session.run(step)
     expected = session.run(tf1_vars)
@@ -416,7 +454,7 @@ S3GAN_HEADS = {
 
 
 def _legacy_head_name(name):
-  slot = next((s for s in ("/Adam_1", "/Adam") if name.endswith(s)), "")
+  slot = next((s for s in ("/d_opt_1", "/d_opt", "/g_opt_1", "/g_opt") if name.endswith(s)), "")
   variable = name[:len(name) - len(slot)]
   return S3GAN_HEADS.get(variable, variable) + slot
 
@@ -438,4 +476,4 @@ def test_s3gan_heads_come_from_compare_gans_head_scopes(tmp_path):
   _assert_network_holds(gan.discriminator, values)
   head = gan.discriminator.projection_head
   np.testing.assert_array_equal(_slot(gan.d_optimizer, head.kernel, "velocity").numpy(),
-                                values["discriminator/projection/kernel/Adam_1"])
+                                values["discriminator/projection/kernel/d_opt_1"])

@@ -2,10 +2,12 @@
 
 The source is the shipped MNIST demo (InfoGAN networks with BN, bundled data)
 shrunk by gin_configs/smoke/tiny.gin, written as compare_gan would hold it:
-tf.compat.v1 variables named by `compare_gan_names`, Adam slots, beta powers
-and step counters. The converted model_dir restores with `experiment.restore`
-and the runner resumes it for one more step; bad requests exit with a message
-naming the problem.
+tf.compat.v1 variables named by `compare_gan_names`, step counters, and the
+Adam state of compare_gan's optimizers `d_opt` and `g_opt` as
+tf.compat.v1.train.AdamOptimizer names it (`testing.save_tf1_checkpoint`).
+The converted model_dir restores with `experiment.restore`, Adam moments
+included, and the runner resumes it for one more step; bad requests exit
+with a message naming the problem.
 """
 
 import glob
@@ -20,6 +22,7 @@ import tensorflow as tf
 from compare_gan2 import configurables
 from compare_gan2 import experiment
 from compare_gan2 import main as runner
+from compare_gan2 import testing
 from compare_gan2.architectures import base
 from tools import convert_compare_gan_checkpoint as tool
 
@@ -38,36 +41,34 @@ def _compare_gan_values(gan, seed=0):
   """compare_gan's checkpoint of `gan` at G step 4: weights, Adam state, counters."""
   rng = np.random.default_rng(seed)
   d_step = G_STEP * gan.disc_iters
+  (d_beta1, d_beta2), (g_beta1, g_beta2) = testing.beta_power_names(testing.COMPARE_GAN_ADAM)
   values = {"global_step": np.int64(G_STEP), "global_step_disc": np.int32(d_step),
-            "beta1_power": np.float32(0.5 ** (d_step + 1)),
-            "beta2_power": np.float32(0.999 ** (d_step + 1)),
-            "beta1_power_1": np.float32(0.5 ** (G_STEP + 1)),
-            "beta2_power_1": np.float32(0.999 ** (G_STEP + 1))}
-  for network in (gan.generator, gan.discriminator):
+            d_beta1: np.float32(0.5 ** (d_step + 1)), d_beta2: np.float32(0.999 ** (d_step + 1)),
+            g_beta1: np.float32(0.5 ** (G_STEP + 1)), g_beta2: np.float32(0.999 ** (G_STEP + 1))}
+  for network, opt in ((gan.generator, "g_opt"), (gan.discriminator, "d_opt")):
     for variable in network.variables:
       name = base.compare_gan_names(network)[variable.path]
       shape = tuple(variable.shape)
       values[name] = np.abs(rng.normal(0.5, 0.2, shape)).astype(variable.dtype)
       if variable.trainable:
-        values[name + "/Adam"] = rng.normal(0, 0.1, shape).astype("float32")
-        values[name + "/Adam_1"] = np.abs(rng.normal(0, 0.1, shape)).astype("float32")
+        values[f"{name}/{opt}"] = rng.normal(0, 0.1, shape).astype("float32")
+        values[f"{name}/{opt}_1"] = np.abs(rng.normal(0, 0.1, shape)).astype("float32")
   return values
 
 
 def _save_tf1(prefix, values):
-  """tf.compat.v1 variables of exactly these names, saved with a TF1 Saver."""
+  """The TF1 checkpoint of `values`, Adam state named as compare_gan's graph names it."""
   os.makedirs(os.path.dirname(prefix), exist_ok=True)
-  with tf.Graph().as_default():
-    # Fed initial values: graph constants of the weights would be slow to build.
-    feeds = {}
-    for name, value in values.items():
-      value = np.asarray(value)
-      placeholder = tf.compat.v1.placeholder(value.dtype, value.shape)
-      tf.compat.v1.get_variable(name, initializer=placeholder, use_resource=False)
-      feeds[placeholder] = value
-    with tf.compat.v1.Session() as session:
-      session.run(tf.compat.v1.global_variables_initializer(), feeds)
-      return tf.compat.v1.train.Saver().save(session, prefix)
+  return testing.save_tf1_checkpoint(prefix, values)
+
+
+def _moments(optimizer, network):
+  """{TF1 variable name: (Keras Adam momentum, velocity)} of the network's trainable variables."""
+  names = base.compare_gan_names(network)
+  slots = {v.name: v.numpy() for v in optimizer.variables}
+  return {names[v.path]: tuple(slots[f"{v.path.replace('/', '_')}_{kind}"]
+                               for kind in ("momentum", "velocity"))
+          for v in network.trainable_variables}
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +93,23 @@ def test_converted_run_restores_and_the_runner_resumes_it(source, tmp_path, caps
   for variable in gan.generator.variables:
     np.testing.assert_array_equal(variable.numpy(), values[names[variable.path]])
   assert int(gan.d_optimizer.iterations.numpy()) == G_STEP
+  for optimizer, network, opt in ((gan.d_optimizer, gan.discriminator, "d_opt"),
+                                  (gan.g_optimizer, gan.generator, "g_opt")):
+    for name, (m, v) in _moments(optimizer, network).items():
+      np.testing.assert_array_equal(m, values[f"{name}/{opt}"])
+      np.testing.assert_array_equal(v, values[f"{name}/{opt}_1"])
   assert runner.main([f"--model_dir={model_dir}", *CONFIG,
                       "--gin_bindings=train_lib.Schedule.total_steps = 5"]) == 0
   steps = sorted(int(p.rsplit("-", 1)[1].split(".")[0])
                  for p in glob.glob(os.path.join(model_dir, "ckpt-*.index")))
   assert steps == [4, 5]  # resumed at 4: no fresh ckpt-0
+  # Step 5 continued the moments: v = β2·v4 + (1−β2)·g² >= β2·v4 (with zero moments
+  # it would be (1−β2)·g², about 1000 times smaller than the converted v4).
+  gin.clear_config()  # the runner locked it
+  resumed = _fresh_gan()
+  assert experiment.restore(resumed, os.path.join(model_dir, "ckpt-5")) == G_STEP + 1
+  for name, (_, v) in _moments(resumed.g_optimizer, resumed.generator).items():
+    assert (v >= 0.999 * values[f"{name}/g_opt_1"] * (1 - 1e-6)).all(), name
 
 
 def test_hub_module_becomes_a_step_0_run(source, tmp_path, capsys):
@@ -104,7 +117,8 @@ def test_hub_module_becomes_a_step_0_run(source, tmp_path, capsys):
   _, values = source
   module = tmp_path / "module"
   _save_tf1(str(module / "variables" / "variables"),
-            {n: v for n, v in values.items() if n.startswith("generator/")})
+            {n: v for n, v in values.items()
+             if n.startswith("generator/") and not n.endswith(("/g_opt", "/g_opt_1"))})
   assert tool.main(["tool", f"--hub_module={module}", *CONFIG,
                     f"--model_dir={tmp_path / 'run'}"]) == 0
   assert "Wrote" in capsys.readouterr().out
