@@ -124,3 +124,18 @@ def register_external(target: Callable, module: str, name: str | None = None,
 def entries() -> list[Entry]:
   """Every configurable registered so far, sorted by selector."""
   return sorted(_ENTRIES, key=lambda e: e.selector)
+
+
+def configured(target: Callable) -> Callable:
+  """`target` as gin configures it: calling it applies the bindings in scope.
+
+  Code that builds a component itself (an architecture's fixed norms, spectral
+  norm given as `True`) calls this instead of the class, so `ops.BatchNorm.decay`
+  or `ops.SpectralNormConfig.singular_value` reach it as they reach an
+  `@ops.BatchNorm` reference. Explicit arguments still win over bindings. A target
+  gin does not know (not registered, or already gin's wrapper) comes back as is.
+  """
+  try:
+    return gin.get_configurable(target)
+  except ValueError:  # gin's only signal for "not registered"
+    return target

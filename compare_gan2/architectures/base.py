@@ -14,7 +14,11 @@ layer_norm) and `weights.initializer` are constructor arguments here, bound in
 gin on the consuming class (`resnet_cifar.Generator.batch_norm = @ops.BatchNorm`).
 A batch-norm variant is a class: `ops.BatchNorm`, `ops.ConditionalBatchNorm`
 (from y), `ops.SelfModulatedBatchNorm` (from z), or None; bindings on that class
-(`ops.BatchNorm.decay = 0.9`) configure every norm layer it creates.
+(`ops.BatchNorm.decay = 0.9`) configure every norm layer it creates, and
+`ops.BatchNorm.*` also configure the norms a family fixes (InfoGAN G's, BigGAN's
+`final_norm`). `spectral_norm = True` is `ops.SpectralNormConfig()` with its
+bindings. Layers are built through `normalization.configured` and
+`SpectralNormConfig.resolve`, so gin settings reach every norm and SN layer.
 
 Variable paths follow compare_gan's scopes (`generator/B1/up_conv1/kernel`);
 see docs in each family module and `compare_gan_names` for the mechanical map.
@@ -27,6 +31,7 @@ import keras
 import tensorflow as tf
 
 from compare_gan2.ops import initializers
+from compare_gan2.ops import layer_norm as layer_norm_lib
 from compare_gan2.ops import layers
 from compare_gan2.ops import normalization
 
@@ -57,9 +62,33 @@ def make_norm(norm_class: NormClass, name: str, spectral_norm: layers.SpectralNo
   """
   if norm_class is None:
     return None
+  make = normalization.configured(norm_class)
   if issubclass(norm_class, normalization.ModulatedBatchNorm):
-    return norm_class(name=name, spectral_norm=spectral_norm, kernel_initializer=kernel_initializer)
-  return norm_class(name=name)
+    return make(name=name, spectral_norm=spectral_norm, kernel_initializer=kernel_initializer)
+  return make(name=name)
+
+
+def make_plain_norm(norm_class: NormClass, name: str) -> normalization.BatchNorm:
+  """A batch norm with gamma and beta that ignores z and y (compare_gan's `batch_norm`).
+
+  For the norms compare_gan creates whatever `batch_norm_fn` says: InfoGAN G's
+  g_bn* (infogan.py:53-59) and BigGAN's `final_norm` (resnet_biggan.py:295).
+  compare_gan's `standardize_batch.*` reach them as every other BN; here they
+  are the network's norm class when that is a plain BatchNorm (its bindings and
+  gin scope), otherwise `ops.BatchNorm`, either as gin configures it.
+  """
+  plain = (norm_class if norm_class is not None
+           and issubclass(norm_class, normalization.BatchNorm)
+           and not issubclass(norm_class, normalization.ModulatedBatchNorm)
+           else normalization.BatchNorm)
+  # center/scale explicit: compare_gan's batch_norm always learns both, and
+  # explicit arguments win over gin bindings.
+  return normalization.configured(plain)(center=True, scale=True, name=name)
+
+
+def make_layer_norm(name: str) -> layer_norm_lib.LayerNorm:
+  """A layer norm (`D.layer_norm`), with the `ops.LayerNorm.*` bindings."""
+  return normalization.configured(layer_norm_lib.LayerNorm)(name=name)
 
 
 def build_norm(norm: keras.layers.Layer | None, inputs_shape: Sequence[int | None],
@@ -137,6 +166,10 @@ class Network(keras.Model):
   def norm(self, name: str) -> keras.layers.Layer | None:
     """A norm layer of the configured variant, with this network's SN and initializer."""
     return make_norm(self.batch_norm, name, self.spectral_norm, self.kernel_initializer)
+
+  def plain_norm(self, name: str) -> normalization.BatchNorm:
+    """One of the network's fixed, unconditional batch norms (`make_plain_norm`)."""
+    return make_plain_norm(self.batch_norm, name)
 
   def input_shape_for(self, batch_size: int) -> tuple[int, ...]:
     """Shape of the main input (z or images) for a batch."""

@@ -10,7 +10,7 @@ them (COMPARE_GAN.md part 1, §1.18, §1.19, §3.8, §3.9):
   (norm, ReLU, conv 1x1/3x3/3x3/1x1, bottleneck max(in, out)/4) and a parameter-
   free `shortcut`; sublayer names make Keras paths compare_gan's scopes
   (`B2/conv1/bn`, `B2/conv2/3x3_conv`, `B1/shortcut/add_channels`).
-- Shared network parts: attention placement, `final_norm` and the D head.
+- Shared network parts: attention placement and the D head.
 """
 
 import functools
@@ -24,15 +24,10 @@ from compare_gan2.architectures import base
 from compare_gan2.architectures import resnet_ops
 from compare_gan2.ops import attention
 from compare_gan2.ops import initializers
-from compare_gan2.ops import layer_norm as layer_norm_lib
 from compare_gan2.ops import layers
-from compare_gan2.ops import normalization
 
 Shape = tuple[int | None, ...]
 AttentionArg = str | Sequence[str] | None
-# compare_gan's standardize_batch settings, shared by every BN of a network.
-_STANDARDIZE_KEYS = ("decay", "epsilon", "use_moving_averages", "cross_replica",
-                     "standing_variance")
 
 
 class _ConfiguredLayer(keras.layers.Layer):
@@ -123,10 +118,10 @@ class BigGanResNetBlock(_BlockBase):
     conv = functools.partial(resnet_ops.ResampledConv, spectral_norm=self.spectral_norm,
                              kernel_initializer=self.kernel_initializer)  # scope {up,down,same}_*
     self.bn1 = self._norm("bn1")
-    self.ln1 = layer_norm_lib.LayerNorm(name="ln1") if layer_norm else None
+    self.ln1 = base.make_layer_norm("ln1") if layer_norm else None
     self.conv1 = conv(self.out_channels, 3, scale1, "conv1")
     self.bn2 = self._norm("bn2")
-    self.ln2 = layer_norm_lib.LayerNorm(name="ln2") if layer_norm else None
+    self.ln2 = base.make_layer_norm("ln2") if layer_norm else None
     self.conv2 = conv(self.out_channels, 3, scale2, "conv2")
     self.shortcut = conv(self.out_channels, 1, scale, "conv_shortcut") if add_shortcut else None
 
@@ -345,18 +340,6 @@ def run_body(body: Sequence[keras.layers.Layer], net: tf.Tensor,
     else:
       net = layer(net, *next(conditions), training=training)
   return net
-
-
-def final_norm(block_norm: keras.layers.Layer | None) -> normalization.BatchNorm:
-  """G's unconditional `final_norm` (compare_gan `ops.batch_norm`, resnet_biggan.py:295).
-
-  compare_gan's standardize_batch settings reach every BN of a network, so this
-  copies decay, epsilon and statistics mode from the blocks' norm (if any).
-  """
-  settings = {}
-  if isinstance(block_norm, normalization.BatchNorm):
-    settings = {key: getattr(block_norm, key) for key in _STANDARDIZE_KEYS}
-  return normalization.BatchNorm(name="final_norm", **settings)
 
 
 def head_layers(channels: int, project_y: bool, spectral_norm: layers.SpectralNormArg,

@@ -9,11 +9,11 @@ G (infogan.py:38-62), lrelu leak 0.2 everywhere:
     -> reshape [B, H/4, W/4, 128] -> g_dc3 4x4/2 -> [B, H/2, W/2, 64], g_bn3, lrelu
     -> g_dc4 4x4/2 -> [B, H, W, colors] -> sigmoid.
   The three g_bn* are ALWAYS batch norm with gamma and beta: compare_gan calls
-  `arch_ops.batch_norm` directly and ignores `G.batch_norm_fn`. Here a plain
-  `BatchNorm` class passed as `batch_norm` (e.g. gin's `@ops.BatchNorm`) supplies
-  the norm's settings (decay, epsilon, standing statistics), as compare_gan's
-  `standardize_batch.*` bindings reach these norms; None or a modulated class
-  gives the default `ops.BatchNorm`. center and scale are forced on. G gets no
+  `arch_ops.batch_norm` directly and ignores `G.batch_norm_fn`. Here they are
+  `base.make_plain_norm`: the `ops.BatchNorm.*` bindings (decay, epsilon,
+  standing statistics) reach them, as compare_gan's `standardize_batch.*` do,
+  with or without a `batch_norm` (a plain `BatchNorm` class given there is used
+  instead, with its bindings). center and scale are forced on. G gets no
   spectral norm; y is ignored (`del y`, infogan.py:50).
 
 D (infogan.py:68-100), lrelu leak 0.2:
@@ -42,8 +42,7 @@ matching COMPARE_GAN.md §4.7):
 | 32x32x3   | 8,681,667 | 8,524,993 | 8,527,297     |
 
 Gin:
-  infogan.Generator.batch_norm = @ops.BatchNorm  # optional: settings for the always-on norms
-  ops.BatchNorm.decay = 0.9                       # compare_gan: standardize_batch.decay
+  ops.BatchNorm.decay = 0.9                       # compare_gan: standardize_batch.decay (G and D)
   infogan.Discriminator.batch_norm = @ops.BatchNorm
   infogan.Discriminator.spectral_norm = True
 
@@ -56,7 +55,6 @@ import tensorflow as tf
 
 from compare_gan2.architectures import base
 from compare_gan2.ops import layers
-from compare_gan2.ops import normalization
 
 _KERNEL = 4
 _DIVISOR = 4  # two stride-2 (de)convolutions between the image and the dense layers
@@ -85,14 +83,6 @@ def _check_divisible(cls: type, image_shape: tuple[int, int, int]) -> None:
         f"{_DIVISOR} (e.g. 28, 32, 64, 128); got {height}x{width}.")
 
 
-def always_on_norm_class(batch_norm: base.NormClass) -> type:
-  """The class of InfoGAN G's fixed batch norms (see the module docstring)."""
-  if (batch_norm is not None and issubclass(batch_norm, normalization.BatchNorm)
-      and not issubclass(batch_norm, normalization.ModulatedBatchNorm)):
-    return batch_norm
-  return normalization.BatchNorm
-
-
 @keras.saving.register_keras_serializable(package="compare_gan2.infogan")
 class Generator(base.GeneratorBase):
   """InfoGAN generator: z [B, z_dim] -> images in [0, 1]; y is ignored."""
@@ -104,17 +94,14 @@ class Generator(base.GeneratorBase):
     self.map_shape = (height // _DIVISOR, width // _DIVISOR, _G_MAP_CHANNELS)
     map_units = self.map_shape[0] * self.map_shape[1] * _G_MAP_CHANNELS
     init = self.kernel_initializer
-    norm_class = always_on_norm_class(self.batch_norm)
-    # center/scale explicit: compare_gan's batch_norm always learns both, and
-    # explicit arguments win over gin bindings.
     self.dense = [
         (layers.Linear(units or map_units, kernel_initializer=init, name=fc_name),
-         norm_class(center=True, scale=True, name=norm_name))
+         self.plain_norm(norm_name))
         for fc_name, norm_name, units in _G_DENSE]
     self.deconvs = [
         (layers.Deconv2D(channels, _KERNEL, 2, kernel_initializer=init, name=name,
                          output_size=(height // divisor, width // divisor)),
-         norm_class(center=True, scale=True, name=norm_name))
+         self.plain_norm(norm_name))
         for name, norm_name, divisor, channels in _G_DECONVS]
     self.g_dc4 = layers.Deconv2D(colors, _KERNEL, 2, output_size=(height, width),
                                  kernel_initializer=init, name=_G_OUTPUT)

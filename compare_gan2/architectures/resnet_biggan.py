@@ -29,9 +29,12 @@ Gin (compare_gan's example_configs/biggan_imagenet128.gin, in our names):
     resnet_biggan.Discriminator.spectral_norm = @ops.SpectralNormConfig()
     resnet_biggan.Discriminator.kernel_initializer = "orthogonal"
     ops.SpectralNormConfig.singular_value = "auto"
-    ops.ConditionalBatchNorm.decay = 0.9     # also reaches final_norm, as in compare_gan
+    ops.ConditionalBatchNorm.decay = 0.9     # the blocks' norms
     ops.ConditionalBatchNorm.epsilon = 1e-5
     ops.ConditionalBatchNorm.use_moving_averages = False
+    ops.BatchNorm.decay = 0.9                # final_norm: compare_gan's standardize_batch
+    ops.BatchNorm.epsilon = 1e-5             # reaches every BN, so bind both classes
+    ops.BatchNorm.use_moving_averages = False
 
 At 256 and 512 px also bind `blocks_with_attention` (G "B5" / "B4", D "B2" /
 "B3"): the defaults are compare_gan's constructor defaults, G "B4" and D "B1",
@@ -148,7 +151,7 @@ class Generator(base.GeneratorBase):
               for i, (c_in, c_out, scale) in enumerate(
                   zip(self.channels[:-1], self.channels[1:], stages.scales))]
     self.body = biggan_blocks.with_attention(blocks, self.blocks_with_attention, **options)
-    self.final_norm = biggan_blocks.final_norm(blocks[0].bn1)
+    self.final_norm = self.plain_norm("final_norm")
     self.final_conv = layers.Conv2D(self.image_shape[2], 3, name="final_conv", **options)
 
   @property

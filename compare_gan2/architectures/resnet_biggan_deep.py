@@ -126,7 +126,7 @@ class Generator(base.GeneratorBase):
     self.fc_noise = layers.Linear(_SEED_SIZE**2 * self.seed_channels, name="fc_noise", **options)
     blocks = _blocks(self, stages)
     self.body = biggan_blocks.with_attention(blocks, stages.attention, **options)
-    self.final_norm = biggan_blocks.final_norm(blocks[0].conv1.bn)
+    self.final_norm = self.plain_norm("final_norm")
     colors = self.image_shape[2]
     self.final_conv = layers.Conv2D(_FAST_RGB_CHANNELS if experimental_fast_conv_to_rgb
                                     else colors, 3, name="final_conv", **options)

@@ -37,7 +37,6 @@ import tensorflow as tf
 
 from compare_gan2.architectures import base
 from compare_gan2.architectures import resnet_ops
-from compare_gan2.ops import layer_norm as layer_norm_lib
 from compare_gan2.ops import layers
 
 Shape = Sequence[int | None]
@@ -83,10 +82,10 @@ class ResNetBlock(keras.layers.Layer):
     # `variables` (sublayers are listed in the order they were assigned).
     self.conv_shortcut = self._conv(scale, "conv_shortcut")
     self.bn1 = base.make_norm(batch_norm, "bn1", self.spectral_norm, self.kernel_initializer)
-    self.ln1 = layer_norm_lib.LayerNorm(name="ln1") if self.layer_norm else None
+    self.ln1 = base.make_layer_norm("ln1") if self.layer_norm else None
     self.conv1 = self._conv(scale1, "conv1")
     self.bn2 = base.make_norm(batch_norm, "bn2", self.spectral_norm, self.kernel_initializer)
-    self.ln2 = layer_norm_lib.LayerNorm(name="ln2") if self.layer_norm else None
+    self.ln2 = base.make_layer_norm("ln2") if self.layer_norm else None
     self.conv2 = self._conv(scale2, "conv2")
 
   def _check_scale(self, scale: str) -> str:

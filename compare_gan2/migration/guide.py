@@ -71,6 +71,10 @@ _NOTES = """\
   continues exactly.
 - **Spectral norm** updates its `u` in training only (compare_gan also did at
   evaluation; `ops.SpectralNormConfig.update_in_inference = True` restores that).
+- **BN settings.** `standardize_batch.*` become `ops.BatchNorm.*`,
+  `ops.ConditionalBatchNorm.*` and `ops.SelfModulatedBatchNorm.*`, which reach
+  every BN of G and D, including those compare_gan creates directly (InfoGAN G's,
+  BigGAN's `final_norm`).
 - **Standing statistics.** `standardize_batch.use_moving_averages = False`
   fills the BN statistics from 204,800 generated samples before evaluation,
   as compare_gan (`evaluation.Evaluator.standing_stats_samples`).

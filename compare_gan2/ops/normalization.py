@@ -20,6 +20,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from compare_gan2 import registry
 from compare_gan2.ops import layers
 
 # accu_counter starts here so inference before any accumulation divides by a
@@ -61,6 +62,17 @@ def batch_moments(x: tf.Tensor, cross_replica: bool = False) -> tuple[tf.Tensor,
 def _channels_shape(x: tf.Tensor, values: tf.Tensor) -> tf.Tensor:
   """Reshapes [B, C] modulation to broadcast against x of any rank."""
   return tf.reshape(values, [-1] + [1] * (x.shape.rank - 2) + [values.shape[-1]])
+
+
+def configured(norm_class: type) -> type:
+  """The constructor of `norm_class` that applies its gin bindings (`ops.<Name>.*`).
+
+  Every norm an architecture creates goes through this, whether the class came
+  from gin (`@ops.BatchNorm`), from Python, or is fixed by the architecture
+  (InfoGAN G's batch norms, BigGAN's `final_norm`, layer norm): one set of
+  bindings then reaches all of them. Instances are of `norm_class` itself.
+  """
+  return registry.configured(norm_class)
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2")

@@ -58,15 +58,20 @@ class SpectralNormConfig:
 
   @classmethod
   def resolve(cls, value: "bool | dict | SpectralNormConfig | None") -> "SpectralNormConfig | None":
-    """Maps a layer's `spectral_norm` argument to a config, or None for off."""
+    """Maps a layer's `spectral_norm` argument to a config, or None for off.
+
+    True and a dict build the config as gin configures it (`registry.configured`),
+    so `ops.SpectralNormConfig.*` bindings reach `spectral_norm = True` exactly
+    as they reach `@ops.SpectralNormConfig()`; a dict's keys win over them.
+    """
     if value is None or value is False:
       return None
     if value is True:
-      return cls()
+      return registry.configured(cls)()
     if isinstance(value, cls):
       return value
     if isinstance(value, dict):
-      return cls(**value)
+      return registry.configured(cls)(**value)
     raise TypeError(
         f"spectral_norm must be a bool, a dict or a SpectralNormConfig, got {value!r}.")
 

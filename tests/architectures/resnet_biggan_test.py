@@ -9,6 +9,7 @@ tf.function == 2 replicas), config round trips and the errors. Full-size
 models are only built (`build_variables`, zero kernels), never run.
 """
 
+import gin
 import keras
 import numpy as np
 import pytest
@@ -280,19 +281,19 @@ def test_hierarchical_z_routes_one_chunk_per_block(block):
   assert all(changed(other) > 1e-5 for other in {0, 1, 2, 3} - {block})
 
 
-class TunedCBN(CBN):
-  """What gin hands over for `ops.ConditionalBatchNorm.decay = 0.9` etc."""
-
-  def __init__(self, **kwargs):
-    super().__init__(decay=0.9, epsilon=1e-5, use_moving_averages=False, **kwargs)
-
-
-def test_final_norm_copies_block_norm_settings():
-  g = biggan.Generator(image_shape=(32, 32, 3), ch=16, z_dim=120, batch_norm=TunedCBN)
-  assert (g.final_norm.decay, g.final_norm.epsilon, g.final_norm.use_moving_averages) == (
-      0.9, 1e-5, False)
-  assert type(g.final_norm) is BN and g.final_norm.center and g.final_norm.scale
-  assert biggan.Generator(image_shape=(32, 32, 3), ch=16).final_norm.decay == 0.999
+def test_final_norm_is_the_configured_plain_batch_norm():
+  """final_norm is compare_gan's `batch_norm` (gamma and beta) with the ops.BatchNorm
+  bindings, whatever the blocks' norm; ops.ConditionalBatchNorm's stay the blocks'."""
+  from compare_gan2 import configurables  # noqa: F401  (registers ops.BatchNorm)
+  gin.parse_config("ops.BatchNorm.decay = 0.9\nops.BatchNorm.epsilon = 1e-5\n"
+                   "ops.BatchNorm.use_moving_averages = False\nops.BatchNorm.center = False\n"
+                   "ops.ConditionalBatchNorm.decay = 0.5")
+  for batch_norm in (None, CBN):
+    g = biggan.Generator(image_shape=(32, 32, 3), ch=16, z_dim=120, batch_norm=batch_norm)
+    final = g.final_norm
+    assert (final.decay, final.epsilon, final.use_moving_averages) == (0.9, 1e-5, False)
+    assert type(final) is BN and final.center and final.scale
+  assert g.body[0].bn1.decay == 0.5
 
 
 @pytest.mark.parametrize("cls,kwargs", [

@@ -21,6 +21,7 @@ from compare_gan2 import experiment
 from compare_gan2 import losses
 from compare_gan2 import penalties
 from compare_gan2.migration import legacy_gin
+from compare_gan2.ops import layers as ops_layers
 from compare_gan2.ops import normalization
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -133,6 +134,25 @@ def test_bn_variants_and_their_settings_reach_the_layers(tmp_path):
     layers = gan.generator._flatten_layers()  # pylint: disable=protected-access
     layers = [l for l in layers if isinstance(l, cls)]
     assert layers and all((l.decay, l.epsilon) == (0.8, 1e-4) for l in layers)
+
+
+def test_infogan_fixed_norms_get_standardize_batch_and_d_its_spectral_norm(tmp_path):
+  """compare_gan's InfoGAN G calls batch_norm directly: standardize_batch.* reach
+  those three norms as D's (standing statistics too), and spectral_norm.* D's SN."""
+  extra = ["D.batch_norm_fn = @batch_norm", "D.spectral_norm = True",
+           "standardize_batch.decay = 0.9", "standardize_batch.epsilon = 1e-5",
+           "standardize_batch.use_moving_averages = False",
+           'spectral_norm.singular_value = "auto"']
+  gan = _build(tmp_path, _legacy("infogan_arch", "non_saturating", "no_penalty", "no_batch_norm",
+                                 extra=extra))
+  for network, count in ((gan.generator, 3), (gan.discriminator, 2)):
+    sublayers = network._flatten_layers()  # pylint: disable=protected-access
+    norms = [l for l in sublayers if isinstance(l, normalization.BatchNorm)]
+    assert len(norms) == count
+    assert all((n.decay, n.epsilon, n.use_moving_averages) == (0.9, 1e-5, False) for n in norms)
+  kernels = [l for l in gan.discriminator._flatten_layers()  # pylint: disable=protected-access
+             if isinstance(l, ops_layers.KernelLayer)]
+  assert len(kernels) == 4 and all(k.spectral_norm.singular_value == "auto" for k in kernels)
 
 
 def test_optimizers_keep_tf1_settings(tmp_path):
