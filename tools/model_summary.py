@@ -25,6 +25,8 @@ from absl import flags  # noqa: E402
 import gin  # noqa: E402
 import numpy as np  # noqa: E402
 
+from . import cli  # noqa: E402
+
 _GIN_CONFIG = flags.DEFINE_multi_string("gin_config", [], "gin files, applied in order.")
 _GIN_BINDINGS = flags.DEFINE_multi_string("gin_bindings", [], "One-line gin bindings.")
 _GENERATOR = flags.DEFINE_string(
@@ -32,6 +34,7 @@ _GENERATOR = flags.DEFINE_string(
 _DISCRIMINATOR = flags.DEFINE_string(
     "discriminator", None, "gin reference building the discriminator.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 2, "Batch size of the printed output shapes.")
+cli.define_verbose(flags.FLAGS)
 
 
 @gin.register("networks", module="model_summary")
@@ -110,6 +113,7 @@ def main(argv: Sequence[str]) -> int:
 
 def run() -> None:
   """Console-script entry point."""
+  cli.setup_console()
   app.run(main)
 
 
