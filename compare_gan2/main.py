@@ -33,6 +33,8 @@ Resuming checks the new config against model_dir's operative_config.gin first
 pass with a log, anything that changes the model or method stops the run unless
 --allow_config_change. Bad input exits 1 with one paragraph on stderr, starting
 "compare_gan2: ", that names the binding, file or value (preflight.py).
+The console shows one progress line per loop call; --verbose adds what
+TensorFlow prints at start-up and its library logs (console.py).
 """
 
 import argparse
