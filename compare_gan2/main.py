@@ -33,6 +33,8 @@ Resuming checks the new config against model_dir's operative_config.gin first
 pass with a log, anything that changes the model or method stops the run unless
 --allow_config_change. Bad input exits 1 with one paragraph on stderr, starting
 "compare_gan2: ", that names the binding, file or value (preflight.py).
+The console shows one progress line per loop call; --verbose adds what
+TensorFlow prints at start-up and its library logs (console.py).
 """
 
 import argparse
@@ -41,6 +43,10 @@ import os
 import sys
 from collections.abc import Sequence
 
+from compare_gan2 import console  # noqa: E402  (loads no TensorFlow)
+
+if __name__ == "__main__":  # `python -m compare_gan2.main`: TensorFlow logs as it loads
+  console.setup(sys.argv)
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -85,6 +91,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   parser.add_argument("--allow_config_change", action="store_true",
                       help="Resume a model_dir although the config changes the model or method "
                            "(compare_gan2/run_config.py lists what may change without it).")
+  parser.add_argument("--verbose", action="store_true", help=console.VERBOSE_HELP)
   return parser.parse_args(list(argv))
 
 
@@ -152,6 +159,9 @@ def run(args: argparse.Namespace) -> dict[str, float]:
   # Before anything is built: a resumed run whose experiment changed fails in seconds.
   run_config.check_resume(args.model_dir, args.allow_config_change)
   strategy = distribute.resolve_strategy(args.strategy, args.tpu)
+  # Stands in for TensorFlow's hidden "GPU will not be used" start-up line (console.py).
+  logging.info("%d replica(s); devices: %s", strategy.num_replicas_in_sync,
+               ", ".join(d.name for d in tf.config.list_logical_devices()))
   os.makedirs(args.model_dir, exist_ok=True)
   # Before gin builds the networks: a restarted run re-creates the same initial
   # values, which the checkpoint then overwrites, and two runs are comparable.

@@ -18,12 +18,26 @@ Use it everywhere the project needs TF-GAN:
 
 import importlib
 import importlib.util
+import logging
+import re
 import sys
 import types
 
 import tensorflow as tf
 
+from compare_gan2 import console
+
 _PACKAGE = "tensorflow_gan"
+# TensorFlow's deprecation notice for a call made inside TF-GAN, e.g. "From
+# .../tensorflow_gan/python/eval/classifier_metrics.py:1157: calling map_fn_v2
+# (from tensorflow.python.ops.map_fn) with back_prop=False is deprecated ...":
+# seven lines about TF-GAN's code, which the user can neither change nor act on.
+_TFGAN_DEPRECATION = re.compile(r"From \S*/tensorflow_gan/python/\S+: .* is deprecated", re.DOTALL)
+
+
+def _drop_tfgan_deprecations(record: logging.LogRecord) -> bool:
+  """A "tensorflow" logger filter: False for TF-GAN's deprecation notices, unless --verbose."""
+  return console.is_verbose() or not _TFGAN_DEPRECATION.match(record.getMessage())
 
 
 def _load_without_package_init() -> types.ModuleType:
@@ -66,4 +80,5 @@ def _import_tfgan() -> types.ModuleType:
   return _load_without_package_init()
 
 
+logging.getLogger("tensorflow").addFilter(_drop_tfgan_deprecations)
 tfgan = _import_tfgan()

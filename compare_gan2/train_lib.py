@@ -23,6 +23,7 @@ steps_per_loop, checkpoint_every, keep_checkpoints, sample_every); the data
 order on `data.train_input.seed`.
 """
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Callable
@@ -61,11 +62,38 @@ class Schedule:
 
 
 def _run_steps_fn(gan: keras.Model, strategy: tf.distribute.Strategy):
+  """`steps_per_loop` train steps in one tf.function, optimized without Grappler's remapper.
+
+  On the train-step graph the remapper fails every time (TF 2.21 logs
+  "E... remapper failed: INVALID_ARGUMENT: Mutation::Apply error" and keeps the
+  graph unfused; README "Performance"), so it is switched off for these calls
+  only: the same graph, one error line fewer. Sampling and evaluation graphs,
+  where it succeeds, keep it.
+  """
   @tf.function
   def run_steps(iterator, count):
     for _ in tf.range(count):
       strategy.run(gan.train_step, args=(next(iterator),))
-  return run_steps
+
+  def run_without_remapper(iterator, count):
+    with without_remapper():
+      return run_steps(iterator, count)
+  return run_without_remapper
+
+
+@contextlib.contextmanager
+def without_remapper():
+  """Switches Grappler's remapper off for the tf.function calls made inside.
+
+  TensorFlow reads the option when a function is called, so a function called
+  here is optimized (once) without the remapper and other functions keep it.
+  """
+  before = tf.config.optimizer.get_experimental_options().get("remapping", True)  # on by default
+  tf.config.optimizer.set_experimental_options({"remapping": False})
+  try:
+    yield
+  finally:
+    tf.config.optimizer.set_experimental_options({"remapping": before})
 
 
 def _steps_until_boundary(step: int, schedule: Schedule) -> int:
@@ -185,10 +213,9 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
   run_steps = _run_steps_fn(gan, strategy)
   watched = _watched_variables(gan)
   finite = _finite_fn(watched)
+  # The one progress display: a logged line per loop call (step, rate, ETA, losses),
+  # readable on a terminal and in a log file alike (a Keras Progbar writes \r and \b).
   progress = summaries.Progress(step, schedule.total_steps)
-  # A console bar with ETA; the logged line below is for non-interactive logs.
-  bar = keras.utils.Progbar(schedule.total_steps, stateful_metrics=list(gan.trackers))
-  bar.update(step)
   values = {}
   with tf.summary.create_file_writer(model_dir).as_default():
     while step < schedule.total_steps:
@@ -201,7 +228,6 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
       values = _write_scalars(gan, step, rate)
       logging.info("%s  %s  %s", line, "  ".join(f"{k} {v:.4f}" for k, v in values.items()),
                    "  ".join(f"lr_{k} {v:.4g}" for k, v in learning_rates(gan).items()))
-      bar.update(step, list(values.items()))
       # Before the save, so a diverged state never replaces the last good checkpoint.
       _check_finite(values, list(watched), np.asarray(finite()), step, step - count + 1,
                     model_dir)

@@ -5,6 +5,8 @@ independent numpy/scipy references, eagerly and inside tf.function; the
 tensor losses are checked on values with known results.
 """
 
+import logging
+import os
 import sys
 
 import numpy as np
@@ -85,3 +87,31 @@ def test_tensorflow_is_not_patched_and_the_module_is_shared():
   import tensorflow_gan  # pylint: disable=g-import-not-at-top
   assert tensorflow_gan is tfgan is sys.modules["tensorflow_gan"]
   assert tensorflow_gan.eval is tfgan.eval
+
+
+class _Recorder(logging.Handler):
+  def __init__(self):
+    super().__init__()
+    self.messages = []
+
+  def emit(self, record):
+    self.messages.append(record.getMessage())
+
+
+@pytest.mark.parametrize("verbose", ["", "1"])
+def test_deprecation_notices_about_tfgans_code_are_dropped(monkeypatch, verbose):
+  """TF's notice for a call inside TF-GAN is dropped (kept with --verbose); others are kept."""
+  monkeypatch.setenv("COMPARE_GAN2_VERBOSE", verbose)
+  tfgan_call = (f"From {os.path.dirname(tfgan.eval.__file__)}/classifier_metrics.py:1157: calling "
+                "map_fn_v2 (from tensorflow.python.ops.map_fn) with back_prop=False is deprecated "
+                "and will be removed in a future version.\nInstructions for updating:\n...")
+  our_call = tfgan_call.replace(os.path.dirname(tfgan.eval.__file__), "/src/compare_gan2/metrics")
+  logger, recorder = logging.getLogger("tensorflow"), _Recorder()
+  logger.addHandler(recorder)
+  try:
+    for message in (tfgan_call, our_call, "Some other warning"):
+      logger.warning(message)
+  finally:
+    logger.removeHandler(recorder)
+  expected = [our_call, "Some other warning"]
+  assert recorder.messages == ([tfgan_call, *expected] if verbose else expected)

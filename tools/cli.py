@@ -11,16 +11,33 @@ Exit status: 0 on success (and for --help), 2 on bad flags with
 "<tool>: <message> (--help lists the flags)" on stderr, 1 when the body raises
 one of `errors` or a TensorFlow runtime error (a corrupt image file), with
 "<tool>: <message>" (one paragraph, no traceback: compare_gan2.preflight.describe).
+Console output (compare_gan2.console): each tool's `run()` calls
+`setup_console()` before anything loads TensorFlow, and every tool accepts
+--verbose, which brings back TensorFlow's start-up and library log lines.
 Only absl is imported here, so a tool still starts without TensorFlow.
 """
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from absl import flags
 
+from compare_gan2 import console
+
 # Exit statuses, as documented in every tool's module docstring.
 OK, FAILED, BAD_FLAGS = 0, 1, 2
+
+
+def setup_console() -> None:
+  """A tool's first call in its console-script entry point (before TensorFlow loads)."""
+  console.setup(sys.argv, own_code=(os.path.dirname(os.path.abspath(__file__)),))
+
+
+def define_verbose(flag_values: flags.FlagValues) -> None:
+  """Defines --verbose in `flag_values` unless the tool defines its own."""
+  if "verbose" not in flag_values:
+    flags.DEFINE_bool("verbose", False, console.VERBOSE_HELP, flag_values=flag_values)
 
 
 def parse(flag_values: flags.FlagValues, argv: Sequence[str], required: Sequence[str] = (),
@@ -75,6 +92,7 @@ def main(name: str, doc: str | None, flag_values: flags.FlagValues,
     runtime error, or `BAD_FLAGS`.
   """
   argv = sys.argv if argv is None else argv
+  define_verbose(flag_values)
   if "--help" in argv or "-h" in argv:
     print(f"{doc}\n{flag_values.get_help()}")
     return OK

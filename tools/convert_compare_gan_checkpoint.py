@@ -61,7 +61,9 @@ _ALLOW_PARTIAL = flags.DEFINE_bool(
     "allow_partial", False, "Convert even if variables are missing.", flag_values=FLAGS)
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace model_dir's checkpoints.",
                                flag_values=FLAGS)
-_VERBOSE = flags.DEFINE_bool("verbose", False, "List every mapped variable.", flag_values=FLAGS)
+_VERBOSE = flags.DEFINE_bool(
+    "verbose", False, "List every mapped variable; also shows TensorFlow's start-up and "
+    "library log lines (hidden by default, see README 'Console output').", flag_values=FLAGS)
 
 
 def convert(model_dir: str, gin_configs: Sequence[str], bindings: Sequence[str] = (),
@@ -128,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
   """Console-script entry point."""
+  cli.setup_console()
   sys.exit(main())
 
 

@@ -18,8 +18,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
+from . import cli  # noqa: E402
+
 _MATCH = flags.DEFINE_string(
     "match", "", "Only list selectors that contain this text (case-insensitive).")
+cli.define_verbose(flags.FLAGS)
 
 
 def _format_default(parameter: inspect.Parameter, selectors: dict[int, str]) -> str:
@@ -63,6 +66,7 @@ def main(argv: Sequence[str]) -> int:
 
 def run() -> None:
   """Console-script entry point."""
+  cli.setup_console()
   app.run(main)
 
 

@@ -138,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
   """Console-script entry point."""
+  cli.setup_console()
   sys.exit(main())
 
 

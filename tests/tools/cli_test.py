@@ -69,3 +69,19 @@ def test_help_prints_the_docstring_and_flags_without_running(registry, capsys):
     assert cli.main("tool", "Makes a thing.", registry, ["tool", flag], pytest.fail) == 0
     out = capsys.readouterr().out
     assert out.startswith("Makes a thing.") and "--output: The file to write." in out
+
+
+def test_every_tool_accepts_and_lists_verbose(registry, capsys):
+  """--verbose (compare_gan2.console: TensorFlow's own log lines) is a flag of every tool."""
+  assert cli.main("tool", "Makes a thing.", registry, ["tool", "--help"], pytest.fail) == 0
+  assert "--[no]verbose: Show TensorFlow's start-up lines" in capsys.readouterr().out
+  ran = []
+  assert cli.main("tool", None, registry, ["tool", "--verbose"], lambda: ran.append(1)) == 0
+  assert ran == [1] and registry.verbose
+
+
+def test_a_tools_own_verbose_flag_is_kept():
+  values = flags.FlagValues()
+  flags.DEFINE_bool("verbose", False, "List every mapped variable.", flag_values=values)
+  cli.define_verbose(values)
+  assert values["verbose"].help == "List every mapped variable."
