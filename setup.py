@@ -75,7 +75,7 @@ setuptools.setup(
     extras_require=EXTRAS_REQUIRE,
     entry_points={
         "console_scripts": [
-            "compare_gan2=compare_gan2.console:run_main",
+            "compare_gan2=compare_gan2.__main__:run",
             "compare_gan2_pretrain_labeller=compare_gan2_tools.pretrain_labeller:run",
             "compare_gan2_list_configurables=compare_gan2_tools.list_configurables:run",
             "compare_gan2_model_summary=compare_gan2_tools.model_summary:run",

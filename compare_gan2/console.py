@@ -175,10 +175,3 @@ def _wait_for_filter(real_stderr: int, pid: int, timeout: float = 5.0) -> None:
   deadline = time.monotonic() + timeout
   while os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:
     time.sleep(0.01)
-
-
-def run_main() -> None:
-  """The `compare_gan2` console script: `setup`, then compare_gan2.main (which loads TensorFlow)."""
-  setup(sys.argv)
-  from compare_gan2 import main  # pylint: disable=g-import-not-at-top
-  sys.exit(main.main())

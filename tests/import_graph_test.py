@@ -16,14 +16,17 @@ PACKAGE = ROOT / "compare_gan2"
 ALLOWED = {
     "compare_gan2": [],  # the package __init__: no imports (matched exactly)
     "compare_gan2.registry": [],
-    "compare_gan2.tfgan_compat": [],
+    "compare_gan2.files": [],
+    "compare_gan2.console": [],  # loads no TensorFlow: set up before anything else
+    "compare_gan2.__main__": ["compare_gan2.console", "compare_gan2.main"],
+    "compare_gan2.tfgan_compat": ["compare_gan2.console"],
     "compare_gan2.ops": ["compare_gan2.ops", "compare_gan2.registry"],
     "compare_gan2.architectures": ["compare_gan2.architectures", "compare_gan2.ops"],
     "compare_gan2.losses": ["compare_gan2.registry", "compare_gan2.tfgan_compat"],
     "compare_gan2.penalties": ["compare_gan2.registry"],
     "compare_gan2.precision": ["compare_gan2.registry"],
     "compare_gan2.schedules": ["compare_gan2.registry"],
-    "compare_gan2.data": ["compare_gan2.data", "compare_gan2.registry"],
+    "compare_gan2.data": ["compare_gan2.data", "compare_gan2.registry", "compare_gan2.files"],
     "compare_gan2.testing": ["compare_gan2.ops", "compare_gan2.architectures"],
     "compare_gan2.self_supervision": ["compare_gan2.ops"],
     "compare_gan2.gans": ["compare_gan2.gans", "compare_gan2.architectures.base",
@@ -40,7 +43,8 @@ ALLOWED = {
     "compare_gan2.evaluation": ["compare_gan2.evaluation", "compare_gan2.metrics",
                                 "compare_gan2.registry", "compare_gan2.tfgan_compat",
                                 "compare_gan2.data", "compare_gan2.ops.normalization",
-                                "compare_gan2.checkpoints", "compare_gan2.experiment"],
+                                "compare_gan2.checkpoints", "compare_gan2.experiment",
+                                "compare_gan2.files"],
     "compare_gan2.summaries": [],
     "compare_gan2.train_lib": ["compare_gan2.checkpoints", "compare_gan2.distribute",
                                "compare_gan2.export",
@@ -58,7 +62,7 @@ ALLOWED = {
     "compare_gan2.main": ["compare_gan2.configurables", "compare_gan2.distribute",
                           "compare_gan2.train_lib", "compare_gan2.experiment",
                           "compare_gan2.evaluation", "compare_gan2.preflight",
-                          "compare_gan2.run_config"],
+                          "compare_gan2.run_config", "compare_gan2.console"],
     "compare_gan2.configurables": ["compare_gan2"],
 }
 

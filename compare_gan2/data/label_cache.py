@@ -25,12 +25,12 @@ import hashlib
 import io
 import json
 import os
-import uuid
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import files
 from compare_gan2.data import base
 
 _FORMAT = 1
@@ -39,9 +39,7 @@ _BATCH = 1024  # larger batches cost seconds of setup on small splits
 
 def default_cache_dir() -> str:
   """$COMPARE_GAN2_CACHE/label_subsets, or ~/.cache/compare_gan2/label_subsets."""
-  root = os.environ.get("COMPARE_GAN2_CACHE") or os.path.join(
-      os.path.expanduser("~"), ".cache", "compare_gan2")
-  return os.path.join(root, "label_subsets")
+  return os.path.join(files.cache_root(), "label_subsets")
 
 
 def read_labels(source: base.StreamSource) -> np.ndarray:
@@ -65,20 +63,11 @@ def checksum(labels: np.ndarray) -> str:
 
 def save(path: str, labels: np.ndarray, identity: str) -> str:
   """Writes the labels and their metadata atomically; returns the path."""
-  tf.io.gfile.makedirs(os.path.dirname(path) or ".")
   meta = {"format": _FORMAT, "identity": identity, "num_examples": int(len(labels)),
           "sha256": checksum(labels)}
   buffer = io.BytesIO()  # np.savez seeks, which a GFile being written cannot
   np.savez(buffer, labels=np.asarray(labels, np.int32), meta=np.array(json.dumps(meta)))
-  temp = f"{path}.tmp-{uuid.uuid4().hex}"
-  try:
-    with tf.io.gfile.GFile(temp, "wb") as f:
-      f.write(buffer.getvalue())
-    tf.io.gfile.rename(temp, path, overwrite=True)
-  finally:
-    if tf.io.gfile.exists(temp):
-      tf.io.gfile.remove(temp)
-  return path
+  return files.write_atomically(path, buffer.getvalue())
 
 
 def load(path: str, identity: str, expected_count: int | None = None) -> np.ndarray:

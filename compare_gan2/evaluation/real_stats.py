@@ -17,12 +17,12 @@ import io
 import json
 import os
 import re
-import uuid
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import files
 from compare_gan2.data import pipeline
 
 _FORMAT = 1
@@ -46,9 +46,7 @@ class RealStats:
 
 def default_cache_dir() -> str:
   """$COMPARE_GAN2_CACHE/real_stats, or ~/.cache/compare_gan2/real_stats."""
-  root = os.environ.get("COMPARE_GAN2_CACHE") or os.path.join(
-      os.path.expanduser("~"), ".cache", "compare_gan2")
-  return os.path.join(root, "real_stats")
+  return os.path.join(files.cache_root(), "real_stats")
 
 
 def metadata(dataset, extractor, num_samples: int) -> dict:
@@ -101,21 +99,12 @@ def compute(dataset, extractor, num_samples: int, batch_size: int = 64,
 
 def save(stats: RealStats, path: str, meta: dict) -> str:
   """Writes the .npz atomically (temp file, then rename); returns the path."""
-  tf.io.gfile.makedirs(os.path.dirname(path) or ".")
   features = stats.features.astype(np.float64)
   buffer = io.BytesIO()  # np.savez seeks, which a GFile being written cannot
   np.savez(buffer, features=stats.features, logits=stats.logits, labels=stats.labels,
            mu=features.mean(0), sigma=np.cov(features, rowvar=False),
            meta=np.array(json.dumps(meta, sort_keys=True)))
-  temp = f"{path}.tmp-{uuid.uuid4().hex}"
-  try:
-    with tf.io.gfile.GFile(temp, "wb") as f:
-      f.write(buffer.getvalue())
-    tf.io.gfile.rename(temp, path, overwrite=True)
-  finally:
-    if tf.io.gfile.exists(temp):
-      tf.io.gfile.remove(temp)
-  return path
+  return files.write_atomically(path, buffer.getvalue())
 
 
 def load(path: str, meta: dict | None = None) -> RealStats:

@@ -21,7 +21,6 @@ import io
 import json
 import math
 import os
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,14 +30,9 @@ import tensorflow as tf
 matplotlib.use("Agg")  # files only; never needs a display
 from matplotlib import pyplot  # noqa: E402  pylint: disable=g-import-not-at-top
 
+from compare_gan2 import files  # noqa: E402
+
 _FIXED = ("checkpoint_path", "step")
-
-
-def _write_atomically(path: str, text: str) -> None:
-  temp = f"{path}.tmp-{uuid.uuid4().hex}"
-  with tf.io.gfile.GFile(temp, "w") as f:
-    f.write(text)
-  tf.io.gfile.rename(temp, path, overwrite=True)
 
 
 def _number(value: str) -> Any:
@@ -86,8 +80,8 @@ class ResultsStore:
     self.rows = sorted([r for r in self.rows if int(r["step"]) != step] + [row],
                        key=lambda r: int(r["step"]))
     tf.io.gfile.makedirs(self.model_dir)
-    _write_atomically(self.csv_path, self._csv_text())
-    _write_atomically(self.json_path, json.dumps({"results": self.rows}, indent=1, default=str))
+    files.write_atomically(self.csv_path, self._csv_text())
+    files.write_atomically(self.json_path, json.dumps({"results": self.rows}, indent=1, default=str))
     self._write_summaries(step, scores)
     self.plot()
 
@@ -132,13 +126,8 @@ class ResultsStore:
     axes.set_title(f"{metric} ({os.path.basename(self.model_dir.rstrip('/'))})")
     axes.grid(alpha=0.3)
     figure.tight_layout()
-    tf.io.gfile.makedirs(self.plot_dir)
     path = os.path.join(self.plot_dir, f"{metric}.png")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     pyplot.close(figure)
-    temp = f"{path}.tmp-{uuid.uuid4().hex}"
-    with tf.io.gfile.GFile(temp, "wb") as f:
-      f.write(buffer.getvalue())
-    tf.io.gfile.rename(temp, path, overwrite=True)
-    return path
+    return files.write_atomically(path, buffer.getvalue())
