@@ -57,7 +57,7 @@ ALLOWED = {
     "compare_gan2.pretraining": ["compare_gan2.pretraining", "compare_gan2.data",
                                  "compare_gan2.registry", "compare_gan2.self_supervision",
                                  "compare_gan2.architectures.base", "compare_gan2.ops",
-                                 "compare_gan2.checkpoints"],
+                                 "compare_gan2.checkpoints", "compare_gan2.schedules"],
     "compare_gan2.preflight": ["compare_gan2.registry", "compare_gan2.run_config"],
     "compare_gan2.main": ["compare_gan2.configurables", "compare_gan2.distribute",
                           "compare_gan2.train_lib", "compare_gan2.experiment",

@@ -42,7 +42,6 @@ from compare_gan2.pretraining.model import FeatureNetwork  # noqa: F401
 from compare_gan2.pretraining.model import Labeller  # noqa: F401
 from compare_gan2.pretraining.resnet_v2 import ResNetV2  # noqa: F401
 from compare_gan2.pretraining.schedule import EpochSGD  # noqa: F401
-from compare_gan2.pretraining.schedule import WarmupStepDecay  # noqa: F401
 from compare_gan2.pretraining.training import Trained  # noqa: F401
 from compare_gan2.pretraining.training import train_labeller
 
@@ -95,5 +94,5 @@ def run(output_dir: str, task: str = "both", steps: int | None = None,
 
 
 __all__ = ["TASKS", "EpochSGD", "FeatureNetwork", "Labeller", "ResNetV2", "Trained",
-           "WarmupStepDecay", "cluster", "export_soft_labels", "run", "train_labeller",
+           "cluster", "export_soft_labels", "run", "train_labeller",
            "training", "labelling", "model", "resnet_v2", "schedule"]

@@ -17,59 +17,17 @@ that epoch (the reference's piecewise_constant decays one step later).
 """
 
 import dataclasses
-from collections.abc import Sequence
 
 import keras
-import tensorflow as tf
 
 from compare_gan2 import registry
-
-
-class WarmupStepDecay(keras.optimizers.schedules.LearningRateSchedule):
-  """lr(step) = base·step/warmup_steps before warmup_steps; then base·factor^#{b <= step}.
-
-  Args:
-    base_learning_rate: the rate after warm-up.
-    warmup_steps: steps of the linear warm-up from 0 (0: none).
-    boundaries: steps at which the rate is multiplied by `decay_factor`.
-    decay_factor: 0.1 in the paper.
-
-  Raises:
-    ValueError: a negative rate or warm-up, or boundaries not increasing.
-  """
-
-  def __init__(self, base_learning_rate: float, warmup_steps: int = 0,
-               boundaries: Sequence[int] = (), decay_factor: float = 0.1):
-    boundaries = [int(b) for b in boundaries]
-    if base_learning_rate < 0 or warmup_steps < 0 or boundaries != sorted(set(boundaries)):
-      raise ValueError(f"WarmupStepDecay: base_learning_rate and warmup_steps must be >= 0 "
-                       f"and boundaries strictly increasing; got {base_learning_rate}, "
-                       f"{warmup_steps}, {boundaries}.")
-    self.base_learning_rate = float(base_learning_rate)
-    self.warmup_steps = int(warmup_steps)
-    self.boundaries = boundaries
-    self.decay_factor = float(decay_factor)
-
-  def __call__(self, step) -> tf.Tensor:
-    step = tf.cast(step, tf.float32)
-    passed = tf.zeros([], tf.float32)
-    for boundary in self.boundaries:
-      passed += tf.cast(step >= boundary, tf.float32)
-    decayed = self.base_learning_rate * tf.pow(self.decay_factor, passed)
-    if not self.warmup_steps:
-      return decayed
-    warm = self.base_learning_rate * step / self.warmup_steps
-    return tf.where(step < self.warmup_steps, warm, decayed)
-
-  def get_config(self) -> dict:
-    return {"base_learning_rate": self.base_learning_rate, "warmup_steps": self.warmup_steps,
-            "boundaries": self.boundaries, "decay_factor": self.decay_factor}
+from compare_gan2 import schedules
 
 
 @registry.register(module="compare_gan2.pretraining")
 @dataclasses.dataclass(frozen=True)
 class EpochSGD:
-  """SGD with momentum on a `WarmupStepDecay` given in epochs; built once N is known.
+  """SGD with momentum on a warm-up then step-decay schedule given in epochs; built once N is known.
 
   `pretraining.train_labeller.optimizer = @pretraining.EpochSGD()` makes
   train_labeller call `make(batch_size, steps_per_epoch)`.
@@ -91,8 +49,12 @@ class EpochSGD:
   momentum: float = 0.9
   nesterov: bool = False
 
-  def learning_rate(self, batch_size: int, steps_per_epoch: int | None) -> WarmupStepDecay:
+  def learning_rate(self, batch_size: int,
+                    steps_per_epoch: int | None) -> schedules.StepSchedule:
     """The schedule in steps for this batch size and epoch length.
+
+    `schedules.Steps` (a boundary step takes the new rate) inside
+    `schedules.LinearWarmup` from 0, i.e. S⁴L's base·step/warmup_steps.
 
     Raises:
       ValueError: steps_per_epoch unknown (None) or < 1.
@@ -102,11 +64,12 @@ class EpochSGD:
           f"pretraining.EpochSGD counts epochs, but the train split's size is unknown "
           f"(steps_per_epoch = {steps_per_epoch}): give the dataset a known example count, "
           f"or use a schedule in steps (keras.optimizers.schedules).")
-    return WarmupStepDecay(
-        self.base_learning_rate * batch_size / self.reference_batch_size,
-        warmup_steps=round(self.warmup_epochs * steps_per_epoch),
-        boundaries=[round(e * steps_per_epoch) for e in self.decay_epochs],
-        decay_factor=self.decay_factor)
+    base = self.base_learning_rate * batch_size / self.reference_batch_size
+    boundaries = [round(e * steps_per_epoch) for e in self.decay_epochs]
+    rates = [base * self.decay_factor ** i for i in range(len(boundaries) + 1)]
+    decay = schedules.Steps(rates, boundaries)
+    warmup_steps = round(self.warmup_epochs * steps_per_epoch)
+    return schedules.LinearWarmup(decay, warmup_steps) if warmup_steps else decay
 
   def make(self, batch_size: int, steps_per_epoch: int | None) -> keras.optimizers.SGD:
     """keras SGD on `learning_rate(batch_size, steps_per_epoch)`."""

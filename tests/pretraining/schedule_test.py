@@ -44,8 +44,9 @@ def test_the_recipe_builds_momentum_sgd_driven_by_the_step(rate):
   optimizer = PAPER.make(1536, STEPS_PER_EPOCH)
   assert isinstance(optimizer, keras.optimizers.SGD) and optimizer.momentum == 0.9
   config = rate.get_config()
-  assert config["base_learning_rate"] == pytest.approx(0.6)
-  assert (config["warmup_steps"], config["boundaries"]) == (4170, [37530, 45870])
+  assert config["schedule"]["config"]["rates"] == pytest.approx([0.6, 0.06, 0.006])
+  assert (config["warmup_steps"], config["schedule"]["config"]["boundaries"]) == (
+      4170, [37530, 45870])
   variable = keras.Variable(np.ones(2, np.float32))
   optimizer.build([variable])
   optimizer.iterations.assign(45 * 834)
@@ -53,12 +54,13 @@ def test_the_recipe_builds_momentum_sgd_driven_by_the_step(rate):
 
 
 def test_without_warmup_the_rate_starts_at_base():
-  rate = schedule.WarmupStepDecay(0.5, 0, [10])
+  rate = schedule.EpochSGD(base_learning_rate=0.5, reference_batch_size=1, warmup_epochs=0,
+                           decay_epochs=(10,)).learning_rate(1, 1)
   assert [float(rate(s)) for s in (0, 9, 10)] == pytest.approx([0.5, 0.5, 0.05])
 
 
 def test_an_unknown_dataset_size_and_bad_boundaries_are_errors():
   with pytest.raises(ValueError, match="counts epochs, but the train split's size is unknown"):
     PAPER.make(1536, None)
-  with pytest.raises(ValueError, match="boundaries strictly increasing"):
-    schedule.WarmupStepDecay(0.1, 5, [20, 10])
+  with pytest.raises(ValueError, match="Steps: boundaries must increase"):
+    schedule.EpochSGD(decay_epochs=(20, 10)).make(256, 1)
