@@ -145,8 +145,7 @@ def check_readable(path: str) -> None:
     reader.get_tensor(name)
 
 
-def restore_newest(gan: keras.Model, model_dir: str, keep: int = 3,
-                   allow_fresh_start: bool = False,
+def restore_newest(gan: keras.Model, model_dir: str, keep: int = 3, allow_fresh_start: bool = False,
                    strategy: tf.distribute.Strategy | None = None
                    ) -> tuple[tf.train.CheckpointManager, int]:
   """Restores the newest readable checkpoint of model_dir; returns its manager and G step.
@@ -154,8 +153,7 @@ def restore_newest(gan: keras.Model, model_dir: str, keep: int = 3,
   The GAN must be built (`build_networks`) first, so every saved value has a
   variable to go to and the restore can be checked exactly (ENVIRONMENT.md §3).
   Unreadable checkpoints newer than the restored one are moved to
-  model_dir/unreadable/<n>/ with a warning naming them, and the index is
-  rewritten without them.
+  model_dir/unreadable/<n>/ with a warning; the index is rewritten without them.
 
   Args:
     gan: the built GAN.
@@ -163,29 +161,22 @@ def restore_newest(gan: keras.Model, model_dir: str, keep: int = 3,
     keep: how many checkpoints the manager keeps.
     allow_fresh_start: when checkpoints past step 0 exist but none is
       readable, move them aside and start at step 0 instead of raising.
-    strategy: the run's strategy. Under multi-worker, every worker must
-      choose the same checkpoint (checked by a collective) and only the
-      chief moves unreadable ones aside.
+    strategy: under multi-worker, all must pick one checkpoint; the chief moves bad ones.
 
   Returns:
-    The manager and the restored G step; step 0 when there is nothing to
-    resume: no checkpoint, or only unreadable step-0 ones (a kill during the
-    first save; they hold no training and are moved aside and re-created).
+    The manager and the restored G step; 0 with no checkpoint, or only unreadable
+    step-0 ones (a kill in the first save: moved aside and re-created).
 
   Raises:
-    UnreadableCheckpointError: checkpoints past step 0 exist, none is readable,
-      and allow_fresh_start is False. Nothing is moved then.
-    ValueError: the newest readable checkpoint does not match the GAN, or
-      the workers of a multi-worker run chose different checkpoints.
+    UnreadableCheckpointError: none readable past step 0, no allow_fresh_start (nothing moved).
+    ValueError: the checkpoint does not match the GAN, or the workers disagree.
   """
   listed, index_ok = _candidates(model_dir)
   good, bad = _newest_readable(listed)
-  if strategy is not None:  # before anything is moved: all workers saw the same files
-    chosen = -1 if good is None else dict((p, s) for s, p in listed)[good]
-    distribute.check_same_on_every_worker(strategy, chosen, "the checkpoint to resume from")
+  _check_workers_agree(strategy, listed, good)  # before anything is moved
   if good is None and any(step > 0 for step, _, _ in bad) and not allow_fresh_start:
     raise UnreadableCheckpointError(_unreadable_message(model_dir, bad))
-  if (bad or not index_ok) and (strategy is None or distribute.is_chief(strategy)):
+  if (bad or not index_ok) and distribute.is_chief(strategy or tf.distribute.get_strategy()):
     _tidy(model_dir, listed, {step for step, _, _ in bad}, index_ok)
   manager = make_manager(gan, model_dir, keep, strategy)
   if good is None:
@@ -194,6 +185,15 @@ def restore_newest(gan: keras.Model, model_dir: str, keep: int = 3,
   step = int(gan.g_optimizer.iterations.numpy())
   logging.info("Resuming from %s (G step %d).", good, step)
   return manager, step
+
+
+def _check_workers_agree(strategy: tf.distribute.Strategy | None,
+                         listed: list[tuple[int, str]], good: str | None) -> None:
+  """Raises ValueError unless every worker chose the same checkpoint step (a collective)."""
+  if strategy is None:
+    return
+  chosen = -1 if good is None else dict((path, step) for step, path in listed)[good]
+  distribute.check_same_on_every_worker(strategy, chosen, "the checkpoint to resume from")
 
 
 def _restore_keeping_learning_rates(gan: keras.Model, checkpoint: tf.train.Checkpoint,

@@ -271,6 +271,16 @@ def export_final(gan: keras.Model, model_dir: str, step: int,
   return export_dir
 
 
+def _finish(gan: keras.Model, model_dir: str, step: int, strategy: tf.distribute.Strategy,
+            export_at_end: bool) -> None:
+  """Exports, writes TRAIN_DONE (chief) and waits until every worker got here."""
+  if export_at_end:
+    export_final(gan, model_dir, step, strategy)
+  if distribute.is_chief(strategy):
+    checkpoints.mark_training_done(model_dir)
+  distribute.any_worker(strategy, False)  # a last collective: no worker leaves early
+
+
 @registry.register(module="compare_gan2.train_lib",
                    denylist=("model_dir", "strategy", "on_checkpoint"))
 def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gin.REQUIRED,
@@ -306,13 +316,8 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
   strategy = strategy or tf.distribute.get_strategy()
   manager, step = _restore_or_start(gan, (d_optimizer, g_optimizer), model_dir, schedule,
                                     allow_fresh_start, strategy, global_batch_size)
-  iterator = iter(gin.get_configurable(pipeline.train_input)(
-      dataset, strategy, global_batch_size, start_step=step))
+  iterator = iter(gin.get_configurable(pipeline.train_input)(dataset, strategy, global_batch_size,
+                                                             start_step=step))
   values = _loop(gan, strategy, iterator, manager, schedule, model_dir, step, on_checkpoint)
-  if export_at_end:
-    export_final(gan, model_dir, schedule.total_steps, strategy)
-  if distribute.is_chief(strategy):
-    checkpoints.mark_training_done(model_dir)
-  # A last collective: no worker leaves while another still needs it.
-  distribute.any_worker(strategy, False)
+  _finish(gan, model_dir, schedule.total_steps, strategy, export_at_end)
   return values
