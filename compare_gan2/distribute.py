@@ -14,6 +14,7 @@ The training loop drives `train_step` with `strategy.run` itself (ENVIRONMENT.md
 steps per host call anyway.
 """
 
+import functools
 import json
 import os
 
@@ -125,12 +126,20 @@ def worker_temp_dir(model_dir: str, strategy: tf.distribute.Strategy) -> str:
   return os.path.join(model_dir, f"workertemp_{strategy.cluster_resolver.task_id}")
 
 
+@functools.lru_cache(maxsize=8)
+def _gather_fn(strategy: tf.distribute.Strategy):
+  """One traced all-gather of an int64 scalar per strategy (eager collectives retrace each call)."""
+  @tf.function
+  def gather(value: tf.Tensor) -> tf.Tensor:
+    return strategy.gather(strategy.run(lambda: tf.reshape(value, [1])), axis=0)
+  return gather
+
+
 def _every_worker(strategy: tf.distribute.Strategy, value: int) -> np.ndarray:
-  """`value` from every replica (an all-gather under multi-worker: all workers must call it)."""
-  if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-    values = strategy.run(lambda: tf.constant([value], tf.int64))
-    return np.asarray(strategy.gather(values, axis=0))
-  return np.asarray([value])
+  """`value` from every replica (an all-gather: every worker must call it at the same point)."""
+  if strategy.num_replicas_in_sync == 1:
+    return np.asarray([value])
+  return np.asarray(_gather_fn(strategy)(tf.constant(value, tf.int64)))
 
 
 def any_worker(strategy: tf.distribute.Strategy, flag: bool) -> bool:

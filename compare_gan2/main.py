@@ -28,6 +28,11 @@ counts); which checkpoints and waiting: `evaluation.EvalSchedule`. The flags
 --num_eval_averaging_runs, --eval_every_steps and --score_filename
 (compare_gan's) override those bindings.
 
+Under --strategy=multi_worker every worker runs the same command on one
+model_dir; the chief alone writes files (README "Training on several hosts").
+SIGTERM saves at the next loop boundary and exits with
+`preemption.EXIT_CODE` (42); rerunning resumes.
+
 Resuming checks the new config against model_dir's operative_config.gin first
 (run_config.py): schedule and evaluation changes pass, learning-rate changes
 pass with a log, anything that changes the model or method stops the run unless
