@@ -127,15 +127,32 @@ def _train_pair(tmp_path: pathlib.Path, penalty: str) -> tuple[pathlib.Path, pat
   return shared, single
 
 
+# Biases feeding a batch norm (architectures/infogan.py: g_fc1 -> g_bn1, ...):
+# the normalisation cancels them, so their gradient is zero up to rounding,
+# which Adam rescales to +-learning rate per step. They are checked to stay at
+# that noise level in both runs instead of against each other.
+PRE_NORM_BIASES = ("generator/g_fc1.Sbias", "generator/g_fc2.Sbias", "generator/g_dc3.Sbias",
+                   "discriminator/d_conv2.Sbias", "discriminator/d_fc3.Sbias")
+LARGEST_LEARNING_RATE = 1e-3  # G's in gin_configs/mnist/infogan.gin (D: 2e-4)
+
+
 def _assert_close_to_one_process(shared: pathlib.Path, single: pathlib.Path) -> None:
   two, one = _values(shared / f"ckpt-{TOTAL}"), _values(single / f"ckpt-{TOTAL}")
   assert two.keys() == one.keys() and len(two) > 20
+  noise = {k for k in one if k.startswith(PRE_NORM_BIASES)}
+  assert len(noise) == len(PRE_NORM_BIASES), sorted(one)
   worst = max(float(np.max(np.abs(two[k].astype(np.float64) - one[k]), initial=0.0))
-              for k in two)
-  print(f"\ntwo workers vs one process, ckpt-{TOTAL}: {len(two)} tensors, "
+              for k in set(two) - noise)
+  print(f"\ntwo workers vs one process, ckpt-{TOTAL}: {len(two) - len(noise)} tensors, "
         f"max |difference| {worst:.3g}")
   for name, value in one.items():
-    np.testing.assert_allclose(two[name], value, rtol=2e-5, atol=2e-6, err_msg=name)
+    if name in noise:
+      for run in (value, two[name]):
+        assert np.abs(run).max() <= TOTAL * LARGEST_LEARNING_RATE * 1.01, name
+    else:
+      # atol: 1% of G's Adam step; a few near-zero gradients flip sign with the
+      # summation order (measured up to 5.7e-6 after 4 steps).
+      np.testing.assert_allclose(two[name], value, rtol=2e-5, atol=1e-5, err_msg=name)
 
 
 @pytest.fixture(scope="module")
