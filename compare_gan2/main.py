@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
   if args.strategy == "multi_worker" and args.schedule in ("continuous_eval", "eval_after_train"):
     raise ValueError(f"--schedule={args.schedule} does not run under --strategy=multi_worker: "
                      "train with --schedule=train (or train_and_eval) on the workers and run "
-                     "--schedule=continuous_eval as one separate process (default strategy) on "
+                     "--schedule=continuous_eval as a separate process (default strategy) on "
                      "the same model_dir.")
   strategy = distribute.resolve_strategy(args.strategy, args.tpu)
   os.makedirs(args.model_dir, exist_ok=True)
