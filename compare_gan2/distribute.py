@@ -12,6 +12,12 @@ One resolver for every topology compare_gan2 runs on:
 The training loop drives `train_step` with `strategy.run` itself (ENVIRONMENT.md
 §9): Keras `fit` fails under MultiWorkerMirroredStrategy, and TPUs want many
 steps per host call anyway.
+
+Under MultiWorkerMirroredStrategy every worker runs the same program; the
+helpers below say which worker writes files (`is_chief`), where the others
+put what they must write (`worker_temp_dir`), and let the workers agree on a
+value at one point of the program (`any_worker`, `check_same_on_every_worker`:
+an all-gather every worker joins).
 """
 
 import functools
