@@ -13,7 +13,9 @@ steps, a checkpoint every 2 and a sample grid at the end:
 - kill -9 of worker 1 mid-run, a restart of the cluster, SIGTERM to worker 1
   (both save at the next loop boundary and exit 42), a second restart: the
   final checkpoint equals the uninterrupted two-worker run's bit for bit;
-- SIGTERM on one host (default strategy) likewise.
+- SIGTERM on one host (default strategy) likewise;
+- train_and_eval: both workers score each checkpoint, the chief alone
+  writes scores.csv.
 
 Every process has a timeout and is killed when a test fails.
 """
@@ -62,7 +64,7 @@ class Cluster:
   """Runner processes started together; logs in log_dir/<name>-<index>.log."""
 
   def __init__(self, model_dir: pathlib.Path, log_dir: pathlib.Path, name: str, workers: int,
-               penalty: str = "no_penalty"):
+               penalty: str = "no_penalty", extra: tuple[str, ...] = ()):
     addresses = [f"127.0.0.1:{p}" for p in _free_ports(workers)]
     self.logs = [log_dir / f"{name}-{i}.log" for i in range(workers)]
     self.processes = []
@@ -76,7 +78,7 @@ class Cluster:
       with open(log, "w") as out:
         self.processes.append(subprocess.Popen(
             [sys.executable, "-m", "compare_gan2.main", f"--model_dir={model_dir}",
-             f"--strategy={strategy}", *ARGS, "--gin_bindings", PENALTY.format(penalty)],
+             f"--strategy={strategy}", *ARGS, "--gin_bindings", PENALTY.format(penalty), *extra],
             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT))
 
   def wait(self, expected: int = 0) -> None:
@@ -224,3 +226,19 @@ def test_sigterm_on_one_host_saves_exits_42_and_resumes_exactly(tmp_path, refere
     second.wait()
   assert f"Resuming from {saved}" in second.logs[0].read_text()
   _assert_same_final_checkpoint(reference[1], model_dir)
+
+
+def test_train_and_eval_scores_on_both_workers_and_the_chief_writes(tmp_path):
+  model_dir = tmp_path / "run"
+  small_eval = ("--schedule=train_and_eval", "--num_eval_averaging_runs=1",
+                "--gin_bindings", "evaluation.Evaluator.num_samples = 100",
+                "--gin_bindings", "metrics.KID.max_block_size = 50",
+                "--gin_bindings", f"train_lib.Schedule.total_steps = {TOTAL // 2}")
+  with _clusters() as started:
+    started.append(cluster := Cluster(model_dir, tmp_path, "worker", 2, extra=small_eval))
+    cluster.wait()
+  rows = (model_dir / "scores.csv").read_text().splitlines()
+  assert [row.split(",")[1] for row in rows[1:]] == [str(TOTAL // 2)], rows
+  assert not list(model_dir.glob("workertemp_*"))
+  # Both workers computed the scores (continuous.score_and_record logs them).
+  assert all(f"Step {TOTAL // 2}: fid_score" in log.read_text() for log in cluster.logs)
