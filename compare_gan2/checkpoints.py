@@ -24,6 +24,8 @@ from absl import logging
 import keras
 import tensorflow as tf
 
+from compare_gan2 import distribute
+
 # Written when training reaches its last step (compare_gan runner_lib.py:124-126);
 # continuous evaluation stops once it sees it and nothing is left to score.
 TRAIN_DONE = "TRAIN_DONE"
@@ -83,14 +85,33 @@ def make_checkpoint(gan: keras.Model) -> tf.train.Checkpoint:
   return tf.train.Checkpoint(**parts)
 
 
-def make_manager(gan: keras.Model, model_dir: str, keep: int = 3) -> tf.train.CheckpointManager:
-  """Saves `ckpt-<G step>` under model_dir, keeping the newest `keep`."""
-  return tf.train.CheckpointManager(make_checkpoint(gan), model_dir, max_to_keep=keep,
+def make_manager(gan: keras.Model, model_dir: str, keep: int = 3,
+                 strategy: tf.distribute.Strategy | None = None) -> tf.train.CheckpointManager:
+  """Saves `ckpt-<G step>` under model_dir, keeping the newest `keep`.
+
+  Under MultiWorkerMirroredStrategy every worker saves (reading synchronised
+  variables is a collective all must join), but only the chief writes to
+  model_dir: the manager of any other worker writes to its own
+  `distribute.worker_temp_dir`, which `save` deletes after each save.
+  """
+  directory = model_dir
+  if strategy is not None and not distribute.is_chief(strategy):
+    directory = distribute.worker_temp_dir(model_dir, strategy)
+    if tf.io.gfile.exists(directory):  # left by a worker killed mid-save
+      tf.io.gfile.rmtree(directory)
+  return tf.train.CheckpointManager(make_checkpoint(gan), directory, max_to_keep=keep,
                                     step_counter=gan.g_optimizer.iterations)
 
 
-def save(manager: tf.train.CheckpointManager, step: int) -> str:
-  """Writes ckpt-<step> and lists it in the index; returns its path.
+def save(manager: tf.train.CheckpointManager, step: int, model_dir: str | None = None) -> str:
+  """Writes ckpt-<step> and lists it in the index; returns its path in model_dir.
+
+  Args:
+    manager: from `make_manager`.
+    step: the G step.
+    model_dir: the run's directory, when it is not manager.directory (a
+      non-chief worker's manager): the temporary save is deleted and the
+      chief's path returned.
 
   Raises:
     CheckpointWriteError: the directory or the OS error, and the newest
@@ -98,7 +119,7 @@ def save(manager: tf.train.CheckpointManager, step: int) -> str:
       files and the index as they were).
   """
   try:
-    return manager.save(checkpoint_number=step)
+    path = manager.save(checkpoint_number=step)
   except (tf.errors.OpError, OSError) as e:
     listed = list_checkpoints(manager.directory)
     kept = f"ckpt-{listed[-1][0]} is the newest complete one" if listed else "none was complete"
@@ -106,6 +127,10 @@ def save(manager: tf.train.CheckpointManager, step: int) -> str:
         f"Could not write checkpoint ckpt-{step} to {manager.directory}: {_first_line(e)}. "
         f"The earlier checkpoints are untouched ({kept}); free space or fix the directory's "
         "permissions, then rerun the same command to resume.") from e
+  if model_dir is None or os.path.abspath(model_dir) == os.path.abspath(manager.directory):
+    return path
+  tf.io.gfile.rmtree(manager.directory)
+  return os.path.join(model_dir, os.path.basename(path))
 
 
 def check_readable(path: str) -> None:
@@ -120,15 +145,15 @@ def check_readable(path: str) -> None:
     reader.get_tensor(name)
 
 
-def restore_newest(gan: keras.Model, model_dir: str, keep: int = 3,
-                   allow_fresh_start: bool = False) -> tuple[tf.train.CheckpointManager, int]:
+def restore_newest(gan: keras.Model, model_dir: str, keep: int = 3, allow_fresh_start: bool = False,
+                   strategy: tf.distribute.Strategy | None = None
+                   ) -> tuple[tf.train.CheckpointManager, int]:
   """Restores the newest readable checkpoint of model_dir; returns its manager and G step.
 
   The GAN must be built (`build_networks`) first, so every saved value has a
   variable to go to and the restore can be checked exactly (ENVIRONMENT.md §3).
   Unreadable checkpoints newer than the restored one are moved to
-  model_dir/unreadable/<n>/ with a warning naming them, and the index is
-  rewritten without them.
+  model_dir/unreadable/<n>/ with a warning; the index is rewritten without them.
 
   Args:
     gan: the built GAN.
@@ -136,30 +161,39 @@ def restore_newest(gan: keras.Model, model_dir: str, keep: int = 3,
     keep: how many checkpoints the manager keeps.
     allow_fresh_start: when checkpoints past step 0 exist but none is
       readable, move them aside and start at step 0 instead of raising.
+    strategy: under multi-worker, all must pick one checkpoint; the chief moves bad ones.
 
   Returns:
-    The manager and the restored G step; step 0 when there is nothing to
-    resume: no checkpoint, or only unreadable step-0 ones (a kill during the
-    first save; they hold no training and are moved aside and re-created).
+    The manager and the restored G step; 0 with no checkpoint, or only unreadable
+    step-0 ones (a kill in the first save: moved aside and re-created).
 
   Raises:
-    UnreadableCheckpointError: checkpoints past step 0 exist, none is readable,
-      and allow_fresh_start is False. Nothing is moved then.
-    ValueError: the newest readable checkpoint does not match the GAN.
+    UnreadableCheckpointError: none readable past step 0, no allow_fresh_start (nothing moved).
+    ValueError: the checkpoint does not match the GAN, or the workers disagree.
   """
   listed, index_ok = _candidates(model_dir)
   good, bad = _newest_readable(listed)
+  _check_workers_agree(strategy, listed, good)  # before anything is moved
   if good is None and any(step > 0 for step, _, _ in bad) and not allow_fresh_start:
     raise UnreadableCheckpointError(_unreadable_message(model_dir, bad))
-  if bad or not index_ok:
+  if (bad or not index_ok) and distribute.is_chief(strategy or tf.distribute.get_strategy()):
     _tidy(model_dir, listed, {step for step, _, _ in bad}, index_ok)
-  manager = make_manager(gan, model_dir, keep)
+  manager = make_manager(gan, model_dir, keep, strategy)
   if good is None:
     return manager, 0
   _restore_keeping_learning_rates(gan, manager.checkpoint, good)
   step = int(gan.g_optimizer.iterations.numpy())
   logging.info("Resuming from %s (G step %d).", good, step)
   return manager, step
+
+
+def _check_workers_agree(strategy: tf.distribute.Strategy | None,
+                         listed: list[tuple[int, str]], good: str | None) -> None:
+  """Raises ValueError unless every worker chose the same checkpoint step (a collective)."""
+  if strategy is None:
+    return
+  chosen = -1 if good is None else dict((path, step) for step, path in listed)[good]
+  distribute.check_same_on_every_worker(strategy, chosen, "the checkpoint to resume from")
 
 
 def _restore_keeping_learning_rates(gan: keras.Model, checkpoint: tf.train.Checkpoint,

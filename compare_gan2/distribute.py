@@ -12,11 +12,19 @@ One resolver for every topology compare_gan2 runs on:
 The training loop drives `train_step` with `strategy.run` itself (ENVIRONMENT.md
 §9): Keras `fit` fails under MultiWorkerMirroredStrategy, and TPUs want many
 steps per host call anyway.
+
+Under MultiWorkerMirroredStrategy every worker runs the same program; the
+helpers below say which worker writes files (`is_chief`), where the others
+put what they must write (`worker_temp_dir`), and let the workers agree on a
+value at one point of the program (`any_worker`, `check_same_on_every_worker`:
+an all-gather every worker joins).
 """
 
+import functools
 import json
 import os
 
+import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import registry
@@ -102,3 +110,57 @@ def per_replica_batch_size(strategy: tf.distribute.Strategy, global_batch_size: 
     raise ValueError(f"per-replica batch {local} (global {global_batch_size} over {replicas} "
                      f"replicas) must be divisible by {multiple_of} (disc_iters + 1 sub-batches).")
   return local
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+  """Whether this process writes the run's files (checkpoints, summaries, samples, scores).
+
+  Worker 0 under MultiWorkerMirroredStrategy (TensorFlow's convention when
+  TF_CONFIG names no "chief" task); the only process under every other strategy.
+  """
+  return bool(strategy.extended.should_checkpoint)
+
+
+def worker_temp_dir(model_dir: str, strategy: tf.distribute.Strategy) -> str:
+  """Where a non-chief worker writes what it must write but nobody reads.
+
+  TensorFlow's multi-worker save pattern (tf.keras's distributed_file_utils):
+  every worker takes part in a save, since reading synchronised variables is a
+  collective, but only the chief writes to model_dir; the others write to
+  model_dir/workertemp_<task id> and delete it afterwards.
+  """
+  return os.path.join(model_dir, f"workertemp_{strategy.cluster_resolver.task_id}")
+
+
+@functools.lru_cache(maxsize=8)
+def _gather_fn(strategy: tf.distribute.Strategy):
+  """One traced all-gather of an int64 scalar per strategy (eager collectives retrace each call)."""
+  @tf.function
+  def gather(value: tf.Tensor) -> tf.Tensor:
+    return strategy.gather(strategy.run(lambda: tf.reshape(value, [1])), axis=0)
+  return gather
+
+
+def _every_worker(strategy: tf.distribute.Strategy, value: int) -> np.ndarray:
+  """`value` from every replica (an all-gather: every worker must call it at the same point)."""
+  if strategy.num_replicas_in_sync == 1:
+    return np.asarray([value])
+  return np.asarray(_gather_fn(strategy)(tf.constant(value, tf.int64)))
+
+
+def any_worker(strategy: tf.distribute.Strategy, flag: bool) -> bool:
+  """Whether `flag` is true on any worker (every worker must call this at the same point)."""
+  return bool(_every_worker(strategy, int(flag)).max())
+
+
+def check_same_on_every_worker(strategy: tf.distribute.Strategy, value: int, what: str) -> None:
+  """Raises ValueError unless every worker passes the same `value` (a collective).
+
+  Raises:
+    ValueError: naming `what` and the smallest and largest value seen.
+  """
+  seen = _every_worker(strategy, value)
+  low, high = int(seen.min()), int(seen.max())
+  if low != high:
+    raise ValueError(f"The workers disagree on {what}: values from {low} to {high}. Every "
+                     "worker must see the same model_dir (a shared file system or bucket).")

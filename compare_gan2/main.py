@@ -28,6 +28,11 @@ counts); which checkpoints and waiting: `evaluation.EvalSchedule`. The flags
 --num_eval_averaging_runs, --eval_every_steps and --score_filename
 (compare_gan's) override those bindings.
 
+Under --strategy=multi_worker every worker runs the same command on one
+model_dir; the chief alone writes files (README "Training on several hosts").
+SIGTERM saves at the next loop boundary and exits with
+`preemption.EXIT_CODE` (42); rerunning resumes.
+
 Resuming checks the new config against model_dir's operative_config.gin first
 (run_config.py): schedule and evaluation changes pass, learning-rate changes
 pass with a log, anything that changes the model or method stops the run unless
@@ -58,6 +63,7 @@ import tensorflow as tf  # noqa: E402
 from compare_gan2 import configurables  # noqa: E402
 from compare_gan2 import distribute  # noqa: E402
 from compare_gan2 import experiment  # noqa: E402
+from compare_gan2 import preemption  # noqa: E402
 from compare_gan2 import preflight  # noqa: E402
 from compare_gan2 import run_config  # noqa: E402
 from compare_gan2 import train_lib  # noqa: E402
@@ -123,12 +129,20 @@ def _run_schedule(args: argparse.Namespace, strategy) -> dict[str, float]:
   evaluator, schedule = _evaluation(args)
   if args.schedule == "train_and_eval":
     store = results.ResultsStore(args.model_dir, schedule.score_filename)
+    # Read once, before training: the chief's new rows must not make the workers
+    # disagree about which checkpoints to score.
+    scored = store.evaluated_steps()
+    chief = distribute.is_chief(strategy)
     datasets = []  # built on first use: the dataset train_lib.train.dataset describes
 
     def evaluate(gan, step: int, path: str) -> None:
-      if schedule.wanted(step) and step not in store.evaluated_steps():
+      # Every worker scores (the live GAN's synchronised variables are read by
+      # collectives, and the others would wait at the next step anyway); the
+      # chief writes the row.
+      if schedule.wanted(step) and step not in scored:
         datasets[:] = datasets or [experiment.configured("train_lib.train.dataset")]
-        continuous.score_and_record(evaluator, gan, datasets[0], store, step, path)
+        continuous.score_and_record(evaluator, gan, datasets[0], store if chief else None,
+                                    step, path)
 
     train(args.model_dir, strategy, on_checkpoint=evaluate)
   else:
@@ -158,6 +172,11 @@ def run(args: argparse.Namespace) -> dict[str, float]:
   configurables.parse_gin(args.gin_config, args.gin_bindings)
   # Before anything is built: a resumed run whose experiment changed fails in seconds.
   run_config.check_resume(args.model_dir, args.allow_config_change)
+  if args.strategy == "multi_worker" and args.schedule in ("continuous_eval", "eval_after_train"):
+    raise ValueError(f"--schedule={args.schedule} does not run under --strategy=multi_worker: "
+                     "train with --schedule=train (or train_and_eval) on the workers and run "
+                     "--schedule=continuous_eval as a separate process (default strategy) on "
+                     "the same model_dir.")
   strategy = distribute.resolve_strategy(args.strategy, args.tpu)
   # Stands in for TensorFlow's hidden "GPU will not be used" start-up line (console.py).
   logging.info("%d replica(s); devices: %s", strategy.num_replicas_in_sync,
@@ -184,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.debug("compare_gan2 failed", exc_info=True)
     print(f"compare_gan2: {preflight.describe(e)}", file=sys.stderr)
     return 1
+  except preemption.Preempted as e:
+    print(f"compare_gan2: {e}", file=sys.stderr)
+    return preemption.EXIT_CODE
   what = "last losses" if args.schedule == "train" else "last scores"
   print(f"{args.schedule} done; model_dir: {args.model_dir}; {what}: "
         + ", ".join(f"{k}={v:.4f}" for k, v in values.items()))

@@ -37,6 +37,7 @@ import tensorflow as tf
 from compare_gan2 import checkpoints
 from compare_gan2 import distribute
 from compare_gan2 import export
+from compare_gan2 import preemption
 from compare_gan2 import registry
 from compare_gan2 import summaries
 from compare_gan2.data import pipeline
@@ -122,16 +123,22 @@ def _write_scalars(gan: keras.Model, step: int, rate: float) -> dict[str, float]
   return values
 
 
-def write_samples(gan: keras.Model, model_dir: str, step: int, seed: int = 0) -> str:
-  """A PNG grid from a fixed z (one row per class when conditional), EMA G if any."""
+def write_samples(gan: keras.Model, model_dir: str, step: int, seed: int = 0,
+                  write: bool = True) -> str:
+  """A PNG grid from a fixed z (one row per class when conditional), EMA G if any.
+
+  Every worker of a multi-worker run must call it (reading synchronised
+  batch-norm statistics is a collective); only the one with write=True writes.
+  """
   rows = min(gan.num_classes, 10) if gan.conditional else 8
   z = gan.z_fn([rows * 8, gan.generator.z_dim], tf.constant([seed, 1234567], tf.int64))
   y = tf.one_hot(np.repeat(np.arange(rows), 8), gan.num_classes) if gan.conditional else None
   images = np.asarray(gan(z, y, training=False))
   grid = summaries.image_grid(images, columns=8)
-  tf.summary.image("samples", grid[None], step=step)
   path = os.path.join(model_dir, "samples", f"step_{step:07d}.png")
-  summaries.write_png(path, grid)
+  if write:
+    tf.summary.image("samples", grid[None], step=step)
+    summaries.write_png(path, grid)
   return path
 
 
@@ -196,20 +203,54 @@ def _restore_or_start(gan: keras.Model, optimizers: tuple, model_dir: str, sched
   gan.compile(d_optimizer=optimizers[0], g_optimizer=optimizers[1])
   gan.build_networks()
   manager, step = checkpoints.restore_newest(gan, model_dir, schedule.keep_checkpoints,
-                                             allow_fresh_start)
+                                             allow_fresh_start, strategy)
+  chief = distribute.is_chief(strategy)
   if step == 0:
-    checkpoints.save(manager, 0)  # compare_gan saves the initial state too
+    checkpoints.save(manager, 0, model_dir)  # compare_gan saves the initial state too
     # A first record now, so a run stopped before its first step is still
     # described; rewritten after the first call with everything that ran.
-    write_operative_config(model_dir)
-  checkpoints.mark_training_done(model_dir, done=False)
+    if chief:
+      write_operative_config(model_dir)
+  if chief:
+    checkpoints.mark_training_done(model_dir, done=False)
   return manager, step
+
+
+def _save_and_sample(gan: keras.Model, manager: tf.train.CheckpointManager, schedule: Schedule,
+                     model_dir: str, step: int, chief: bool,
+                     on_checkpoint: CheckpointCallback | None) -> None:
+  """The saves and sample grids due at `step` (every worker; files from the chief)."""
+  if step % schedule.checkpoint_every == 0 or step == schedule.total_steps:
+    path = checkpoints.save(manager, step, model_dir)
+    if on_checkpoint is not None:
+      on_checkpoint(gan, step, path)
+  if step % schedule.sample_every == 0 or step == schedule.total_steps:
+    write_samples(gan, model_dir, step, write=chief)
+
+
+def _stop_if_preempted(watcher: preemption.SigtermWatcher, strategy: tf.distribute.Strategy,
+                       manager: tf.train.CheckpointManager, schedule: Schedule, model_dir: str,
+                       step: int) -> None:
+  """Saves ckpt-<step> (unless just saved) and raises Preempted if any worker got SIGTERM."""
+  if not watcher.requested(strategy):
+    return
+  path = os.path.join(model_dir, f"ckpt-{step}")
+  if step % schedule.checkpoint_every and step != schedule.total_steps:
+    path = checkpoints.save(manager, step, model_dir)
+  raise preemption.Preempted(step, path)
 
 
 def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
           manager: tf.train.CheckpointManager, schedule: Schedule, model_dir: str,
           step: int, on_checkpoint: CheckpointCallback | None) -> dict[str, float]:
-  """Runs to total_steps in calls of up to steps_per_loop steps; saves and logs."""
+  """Runs to total_steps in calls of up to steps_per_loop steps; saves and logs.
+
+  Every worker runs all of it, in the same order (anything reading
+  synchronised state is a collective); files are written by the chief only.
+
+  Raises:
+    preemption.Preempted: after saving, when a worker got SIGTERM.
+  """
   run_steps = _run_steps_fn(gan, strategy)
   watched = _watched_variables(gan)
   finite = _finite_fn(watched)
@@ -217,11 +258,13 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
   # readable on a terminal and in a log file alike (a Keras Progbar writes \r and \b).
   progress = summaries.Progress(step, schedule.total_steps)
   values = {}
-  with tf.summary.create_file_writer(model_dir).as_default():
+  chief = distribute.is_chief(strategy)
+  writer = tf.summary.create_file_writer(model_dir) if chief else tf.summary.create_noop_writer()
+  with writer.as_default(), preemption.SigtermWatcher() as watcher:
     while step < schedule.total_steps:
       count = _steps_until_boundary(step, schedule)
       run_steps(iterator, tf.constant(count))
-      if not values:  # gin lists only what ran: write the record after a first call
+      if not values and chief:  # gin lists only what ran: write the record after a first call
         write_operative_config(model_dir)
       step += count
       line, rate = progress.line(step)
@@ -231,29 +274,44 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
       # Before the save, so a diverged state never replaces the last good checkpoint.
       _check_finite(values, list(watched), np.asarray(finite()), step, step - count + 1,
                     model_dir)
-      if step % schedule.checkpoint_every == 0 or step == schedule.total_steps:
-        path = checkpoints.save(manager, step)
-        if on_checkpoint is not None:
-          on_checkpoint(gan, step, path)
-      if step % schedule.sample_every == 0 or step == schedule.total_steps:
-        write_samples(gan, model_dir, step)
+      _save_and_sample(gan, manager, schedule, model_dir, step, chief, on_checkpoint)
+      _stop_if_preempted(watcher, strategy, manager, schedule, model_dir, step)
   return values
 
 
 def export_final(gan: keras.Model, model_dir: str, step: int,
                  strategy: tf.distribute.Strategy) -> str | None:
-  """Exports the (EMA) generator to model_dir/export/<step> once (chief only).
+  """Exports the (EMA) generator to model_dir/export/<step> once.
 
   compare_gan exported a TF-Hub module per evaluated checkpoint; here the
   final generator is exported when training ends (export.py: compare_gan's
   hub signature), and `compare_gan2_export_generator` exports any other.
+  Every worker exports (saving reads synchronised variables, a collective);
+  the chief to model_dir, the others to their temporary directory, deleted
+  after (TensorFlow's multi-worker SavedModel pattern).
   """
   export_dir = os.path.join(model_dir, "export", str(step))
-  if not strategy.extended.should_checkpoint or tf.io.gfile.exists(export_dir):
+  # Agreed before anyone exports: all skip alike when an earlier run exported.
+  if distribute.any_worker(strategy, tf.io.gfile.exists(export_dir)):
+    return None
+  if not distribute.is_chief(strategy):
+    temp_dir = distribute.worker_temp_dir(model_dir, strategy)
+    export.export_generator(gan, os.path.join(temp_dir, "export"), overwrite=True)
+    tf.io.gfile.rmtree(temp_dir)
     return None
   export.export_generator(gan, export_dir)
   logging.info("Exported the generator of step %d to %s", step, export_dir)
   return export_dir
+
+
+def _finish(gan: keras.Model, model_dir: str, step: int, strategy: tf.distribute.Strategy,
+            export_at_end: bool) -> None:
+  """Exports, writes TRAIN_DONE (chief) and waits until every worker got here."""
+  if export_at_end:
+    export_final(gan, model_dir, step, strategy)
+  if distribute.is_chief(strategy):
+    checkpoints.mark_training_done(model_dir)
+  distribute.any_worker(strategy, False)  # a last collective: no worker leaves early
 
 
 @registry.register(module="compare_gan2.train_lib",
@@ -286,14 +344,13 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
     DivergenceError: a loss or variable became NaN or Inf (not saved).
     checkpoints.UnreadableCheckpointError: nothing readable to resume from.
     checkpoints.CheckpointWriteError: a save failed (disk full, unwritable).
+    preemption.Preempted: a worker got SIGTERM; the state was saved first.
   """
   strategy = strategy or tf.distribute.get_strategy()
   manager, step = _restore_or_start(gan, (d_optimizer, g_optimizer), model_dir, schedule,
                                     allow_fresh_start, strategy, global_batch_size)
-  iterator = iter(gin.get_configurable(pipeline.train_input)(
-      dataset, strategy, global_batch_size, start_step=step))
+  iterator = iter(gin.get_configurable(pipeline.train_input)(dataset, strategy, global_batch_size,
+                                                             start_step=step))
   values = _loop(gan, strategy, iterator, manager, schedule, model_dir, step, on_checkpoint)
-  if export_at_end:
-    export_final(gan, model_dir, schedule.total_steps, strategy)
-  checkpoints.mark_training_done(model_dir)
+  _finish(gan, model_dir, schedule.total_steps, strategy, export_at_end)
   return values

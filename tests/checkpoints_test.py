@@ -250,3 +250,34 @@ def test_listed_paths_work_for_a_relative_model_dir(tmp_path, monkeypatch):
   listed = checkpoints.list_checkpoints("run")
   assert listed == [(1, os.path.join("run", "ckpt-1")), (2, os.path.join("run", "ckpt-2"))]
   assert all(tf.io.gfile.exists(path + ".index") for _, path in listed)
+
+
+def _worker(task_id):
+  """A stand-in for MultiWorkerMirroredStrategy as seen by worker `task_id` (0 is the chief)."""
+  import types  # pylint: disable=import-outside-toplevel
+  return types.SimpleNamespace(extended=types.SimpleNamespace(should_checkpoint=task_id == 0),
+                               cluster_resolver=types.SimpleNamespace(task_id=task_id))
+
+
+def test_only_the_chief_writes_model_dir_the_others_a_temp_dir_they_delete(tmp_path):
+  gan = _gan(0)
+  model_dir = str(tmp_path)
+  chief = checkpoints.make_manager(gan, model_dir, strategy=_worker(0))
+  other = checkpoints.make_manager(gan, model_dir, strategy=_worker(1))
+  assert other.directory == os.path.join(model_dir, "workertemp_1")
+  chief_path = checkpoints.save(chief, 3, model_dir)
+  other_path = checkpoints.save(other, 3, model_dir)
+  # Both name the chief's checkpoint; the other worker's save left nothing behind.
+  assert chief_path == other_path == os.path.join(model_dir, "ckpt-3")
+  assert sorted(os.listdir(model_dir)) == ["checkpoint", "ckpt-3.data-00000-of-00001",
+                                           "ckpt-3.index"]
+  assert checkpoints.save(other, 4, model_dir) == os.path.join(model_dir, "ckpt-4")
+  assert not os.path.exists(other.directory)
+
+
+def test_a_temp_dir_left_by_a_killed_worker_is_cleared(tmp_path):
+  leftover = tmp_path / "workertemp_1"
+  leftover.mkdir()
+  (leftover / "ckpt-7_temp").write_text("half a save")
+  checkpoints.make_manager(_gan(0), str(tmp_path), strategy=_worker(1))
+  assert not leftover.exists()

@@ -98,3 +98,12 @@ def test_multi_worker_training_agrees_across_workers_and_with_one_process(tmp_pa
   for name in worker0:
     np.testing.assert_array_equal(worker0[name], worker1[name], err_msg=name)
     np.testing.assert_allclose(worker0[name], single[name], rtol=2e-5, atol=2e-6, err_msg=name)
+
+
+def test_workers_agree_and_any_worker_under_replicas(two_replicas):
+  # Under MultiWorkerMirroredStrategy these are all-gathers across processes
+  # (tests/reliability/multi_worker_test.py); here across two local replicas.
+  for strategy in (tf.distribute.get_strategy(), two_replicas):
+    assert distribute.any_worker(strategy, True) and not distribute.any_worker(strategy, False)
+    distribute.check_same_on_every_worker(strategy, 7, "the step")
+  assert distribute.is_chief(two_replicas)

@@ -116,7 +116,10 @@ def test_runner_names_the_culprit(tmp_path, capsys, data, files, bindings, culpr
 @pytest.mark.parametrize("argv, culprits", [
     (["--strategy=gpu"], ["'gpu'", "'mirrored'"]),
     (["--strategy=tpu"], ["--tpu"]),
-], ids=["unknown_strategy", "tpu_without_address"])
+    # Evaluation jobs are one process next to the workers, not one per worker.
+    (["--strategy=multi_worker", "--schedule=continuous_eval"],
+     ["--schedule=continuous_eval", "separate process"]),
+], ids=["unknown_strategy", "tpu_without_address", "multi_worker_continuous_eval"])
 def test_runner_names_a_bad_topology(tmp_path, capsys, argv, culprits):
   """A strategy name or a missing --tpu is named before anything is built."""
   code = main.main([f"--model_dir={tmp_path}", f"--gin_config={DEMO}", f"--gin_config={TINY}",

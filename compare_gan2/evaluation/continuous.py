@@ -59,9 +59,13 @@ class EvalSchedule:
     return not self.eval_every_steps or step % self.eval_every_steps == 0
 
 
-def score_and_record(evaluator: evaluator_lib.Evaluator, gan, dataset, store: results.ResultsStore,
-                     step: int, checkpoint_path: str) -> dict:
-  """Evaluates the GAN as it is now and writes a row; NaN scores if G diverged."""
+def score_and_record(evaluator: evaluator_lib.Evaluator, gan, dataset,
+                     store: results.ResultsStore | None, step: int, checkpoint_path: str) -> dict:
+  """Evaluates the GAN as it is now and writes a row; NaN scores if G diverged.
+
+  store None scores without writing: a non-chief worker of a multi-worker
+  train_and_eval, which evaluates alongside the chief (main.py says why).
+  """
   try:
     result = evaluator.evaluate(gan, dataset)
   except evaluator_lib.NonFiniteSamplesError as e:
@@ -73,7 +77,8 @@ def score_and_record(evaluator: evaluator_lib.Evaluator, gan, dataset, store: re
     scores = dict(result.scores, extractor=result.extractor)
     logging.info("Step %d: %s (%s; %.1f s)", step, _summary(scores), result.note,
                  sum(result.seconds.values()))
-  store.add(step, checkpoint_path, scores)
+  if store is not None:
+    store.add(step, checkpoint_path, scores)
   return scores
 
 
