@@ -34,7 +34,8 @@ ALLOWED = {
                           "compare_gan2.precision", "compare_gan2.schedules",
                           "compare_gan2.losses", "compare_gan2.penalties", "compare_gan2.registry"],
     "compare_gan2.distribute": ["compare_gan2.registry"],
-    "compare_gan2.checkpoints": [],
+    "compare_gan2.checkpoints": ["compare_gan2.distribute"],
+    "compare_gan2.preemption": ["compare_gan2.distribute"],
     "compare_gan2.metrics": ["compare_gan2.metrics", "compare_gan2.registry",
                              "compare_gan2.tfgan_compat"],
     "compare_gan2.experiment": ["compare_gan2.checkpoints"],
@@ -47,6 +48,7 @@ ALLOWED = {
                                 "compare_gan2.files"],
     "compare_gan2.summaries": [],
     "compare_gan2.train_lib": ["compare_gan2.checkpoints", "compare_gan2.distribute",
+                               "compare_gan2.preemption",
                                "compare_gan2.export",
                                "compare_gan2.registry", "compare_gan2.summaries",
                                "compare_gan2.data"],
@@ -62,7 +64,8 @@ ALLOWED = {
     "compare_gan2.main": ["compare_gan2.configurables", "compare_gan2.distribute",
                           "compare_gan2.train_lib", "compare_gan2.experiment",
                           "compare_gan2.evaluation", "compare_gan2.preflight",
-                          "compare_gan2.run_config", "compare_gan2.console"],
+                          "compare_gan2.run_config", "compare_gan2.console",
+                          "compare_gan2.preemption"],
     "compare_gan2.configurables": ["compare_gan2"],
 }
 
