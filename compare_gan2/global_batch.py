@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
+from compare_gan2 import stateless_random
+
 
 def replica() -> tuple[tf.Tensor, int]:
   """(this replica's index as a tensor, the number of replicas in sync).
@@ -53,9 +55,10 @@ def per_example(draw: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], local_rows: t
 
 def uniform(shape: Sequence[int | tf.Tensor] | tf.Tensor, seed: tf.Tensor,
             dtype: tf.DType = tf.float32) -> tf.Tensor:
-  """U[0, 1) of `shape` (first dimension: local examples), drawn per global example."""
+  """U[0, 1) of `shape` (first dimension: local examples), drawn per global example
+  (`stateless_random.uniform`: the same under XLA)."""
   shape = tf.cast(tf.convert_to_tensor(shape), tf.int32)
-  return per_example(lambda rows, s: tf.random.stateless_uniform(
+  return per_example(lambda rows, s: stateless_random.uniform(
       tf.concat([[rows], shape[1:]], axis=0), s, dtype=dtype), shape[0], seed)
 
 

@@ -26,6 +26,7 @@ order on `data.train_input.seed`.
 import dataclasses
 import os
 from collections.abc import Callable
+from typing import Any
 
 from absl import logging
 import gin
@@ -60,11 +61,22 @@ class Schedule:
   sample_every: int = 500
 
 
-def _run_steps_fn(gan: keras.Model, strategy: tf.distribute.Strategy):
+def run_steps_fn(gan: keras.Model, strategy: tf.distribute.Strategy,
+                 jit_compile: bool = False) -> Callable[[Any, tf.Tensor], None]:
+  """The host loop: one `tf.function` running `count` steps from `iterator`.
+
+  Args:
+    gan: the GAN whose `train_step` runs on every replica.
+    strategy: the run's strategy.
+    jit_compile: compile the replica step with XLA, as TPUStrategy always does
+      (the iterator stays on the host); lets a CPU check that a step compiles.
+  """
+  step = tf.function(gan.train_step, jit_compile=True) if jit_compile else gan.train_step
+
   @tf.function
   def run_steps(iterator, count):
     for _ in tf.range(count):
-      strategy.run(gan.train_step, args=(next(iterator),))
+      strategy.run(step, args=(next(iterator),))
   return run_steps
 
 
@@ -176,7 +188,7 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
           manager: tf.train.CheckpointManager, schedule: Schedule, model_dir: str,
           step: int, on_checkpoint: CheckpointCallback | None) -> dict[str, float]:
   """Runs to total_steps in calls of up to steps_per_loop steps; saves and logs."""
-  run_steps = _run_steps_fn(gan, strategy)
+  run_steps = run_steps_fn(gan, strategy)
   watched = _watched_variables(gan)
   finite = _finite_fn(watched)
   progress = summaries.Progress(step, schedule.total_steps)

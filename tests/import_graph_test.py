@@ -17,7 +17,8 @@ ALLOWED = {
     "compare_gan2": [],  # the package __init__: no imports (matched exactly)
     "compare_gan2.registry": [],
     "compare_gan2.tfgan_compat": [],
-    "compare_gan2.global_batch": [],
+    "compare_gan2.stateless_random": [],
+    "compare_gan2.global_batch": ["compare_gan2.stateless_random"],
     "compare_gan2.ops": ["compare_gan2.ops", "compare_gan2.registry"],
     "compare_gan2.architectures": ["compare_gan2.architectures", "compare_gan2.ops"],
     "compare_gan2.losses": ["compare_gan2.registry", "compare_gan2.tfgan_compat"],
@@ -29,6 +30,7 @@ ALLOWED = {
     "compare_gan2.gans": ["compare_gan2.gans", "compare_gan2.architectures.base",
                           "compare_gan2.self_supervision", "compare_gan2.ops.layers",
                           "compare_gan2.precision", "compare_gan2.global_batch",
+                          "compare_gan2.stateless_random",
                           "compare_gan2.losses", "compare_gan2.penalties", "compare_gan2.registry"],
     "compare_gan2.distribute": ["compare_gan2.registry"],
     "compare_gan2.checkpoints": [],

@@ -31,6 +31,7 @@ from compare_gan2 import losses
 from compare_gan2 import penalties
 from compare_gan2 import precision
 from compare_gan2 import registry
+from compare_gan2 import stateless_random
 from compare_gan2.architectures import base
 from compare_gan2.gans import ema as ema_lib
 
@@ -39,13 +40,13 @@ from compare_gan2.gans import ema as ema_lib
 def uniform_latent(shape: Any, seed: tf.Tensor, minval: float = -1.0,
                    maxval: float = 1.0) -> tf.Tensor:
   """z ~ U[minval, maxval), compare_gan's default `z` (modular_gan.py:365-384)."""
-  return tf.random.stateless_uniform(shape, seed, minval=minval, maxval=maxval)
+  return stateless_random.uniform(shape, seed, minval=minval, maxval=maxval)
 
 
 @registry.register(module="compare_gan2.gans", denylist=("shape", "seed"))
 def normal_latent(shape: Any, seed: tf.Tensor, stddev: float = 1.0) -> tf.Tensor:
   """z ~ N(0, stddev²), compare_gan's `z.distribution_fn = @tf.random.normal`."""
-  return tf.random.stateless_normal(shape, seed, stddev=stddev)
+  return stateless_random.normal(shape, seed, stddev=stddev)
 
 
 class SubBatch(NamedTuple):
