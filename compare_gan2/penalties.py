@@ -7,9 +7,11 @@ Every penalty has one signature,
 where `discriminator(images, y=y, training=training)` returns
 (probabilities, logits, features) as compare_gan's discriminators do, images
 are in [0, 1], and `seed` is a stateless-random seed of shape [2] that the
-caller derives from the step, so a resumed run draws the same points. The GAN
-adds `penalty_weight · penalty` to the D loss only; compare_gan's weight is
-`options.lamba`, default 1 (its WGAN-GP configs set 10).
+caller derives from the step, so a resumed run draws the same points. Points
+are drawn per global example (`global_batch`): replica r of N evaluates D on
+its examples where one device evaluates it on them, so 1 and N replicas train
+identically. The GAN adds `penalty_weight · penalty` to the D loss only;
+compare_gan's weight is `options.lamba`, default 1 (its WGAN-GP configs set 10).
 
 Gradient penalties must be computed inside the caller's GradientTape over D's
 variables: they nest their own tape for the input gradient.
@@ -20,6 +22,7 @@ from collections.abc import Callable, Sequence
 import keras
 import tensorflow as tf
 
+from compare_gan2 import global_batch
 from compare_gan2 import registry
 
 # compare_gan's options.lamba default (runner_lib.py:78).
@@ -76,7 +79,7 @@ def wgan_gp(discriminator: Callable, x_real: tf.Tensor, x_fake: tf.Tensor,
   """WGAN-GP, Gulrajani et al. 2017, eq. 3 (compare_gan `wgangp_penalty`).
 
   Interpolates x̂ = x_real + α(x_fake − x_real) row by row with one
-  α ~ U[0, 1) per example, evaluates D on x̂ with the real labels y, and
+  α ~ U[0, 1) per global example, evaluates D on x̂ with the real labels y, and
   penalizes the squared deviation of the input-gradient norm from 1.
 
   Args:
@@ -104,13 +107,14 @@ def dragan(discriminator: Callable, x_real: tf.Tensor, x_fake: tf.Tensor,
   """DRAGAN, Kodali et al. 2017, eq. 3 (compare_gan `dragan_penalty`).
 
   Perturbs real images only: x̃ = clip(x + std·(u − ½), 0, 1) with u ~ U[0, 1)
-  per element and std the standard deviation of all elements of the batch (one
-  scalar), then applies the same gradient-norm penalty as WGAN-GP. Fakes are
+  per element and std the standard deviation of all elements of the global
+  batch (one scalar, reduced over replicas; compare_gan's TPU cores each used
+  their own), then applies the same gradient-norm penalty as WGAN-GP. Fakes are
   ignored.
   """
   del x_fake
   x_real = tf.convert_to_tensor(x_real)
-  _, variance = tf.nn.moments(x_real, axes=list(range(x_real.shape.rank)))
+  _, variance = global_batch.moments(x_real)
   noise = _uniform(tf.shape(x_real), seed, x_real.dtype)
   x_noisy = tf.clip_by_value(x_real + tf.sqrt(variance) * (noise - 0.5), 0.0, 1.0)
   return _gradient_norm_penalty(discriminator, x_noisy, y, training)
@@ -151,4 +155,4 @@ def _uniform(shape, seed: tf.Tensor | None, dtype: tf.DType) -> tf.Tensor:
   if seed is None:
     raise ValueError("Gradient penalties draw random points and need a stateless seed "
                      "(shape [2]); the GAN derives it from the training step.")
-  return tf.random.stateless_uniform(shape, seed=seed, dtype=dtype)
+  return global_batch.uniform(shape, seed, dtype)

@@ -195,6 +195,22 @@ class TinyDiscriminator(base.DiscriminatorBase):
     return base.discriminator_output(self.final_fc(features, training=training), features)
 
 
+
+@keras.saving.register_keras_serializable(package="compare_gan2.testing")
+class TinyQuadraticDiscriminator(TinyDiscriminator):
+  """TinyDiscriminator on the per-channel mean of x²: logits = linear(mean_hw(x²)).
+
+  The linear dummy D has the same input gradient everywhere, so a gradient
+  penalty cannot tell where it was evaluated; this D's gradient, 2x·w/(H·W),
+  depends on the point, which tests of the sampled points need.
+  """
+
+  def call(self, images: tf.Tensor, y: tf.Tensor | None = None,
+           training: bool = False) -> base.DiscriminatorOutput:
+    """(probabilities, logits, features) with features the per-channel mean of x²."""
+    features = tf.reduce_mean(tf.square(images), axis=[1, 2])
+    return base.discriminator_output(self.final_fc(features, training=training), features)
+
 # Parameter counts from compare_gan's layer rules (arch_ops.py), for tests that
 # pin an architecture's size independently of its own tables.
 _NORM_KINDS = {"bn": normalization.BatchNorm, "cbn": normalization.ConditionalBatchNorm,

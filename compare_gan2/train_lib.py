@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import os
 from collections.abc import Callable
+from typing import Any
 
 from absl import logging
 import gin
@@ -62,19 +63,29 @@ class Schedule:
   sample_every: int = 500
 
 
-def _run_steps_fn(gan: keras.Model, strategy: tf.distribute.Strategy):
-  """`steps_per_loop` train steps in one tf.function, optimized without Grappler's remapper.
+def run_steps_fn(gan: keras.Model, strategy: tf.distribute.Strategy,
+                 jit_compile: bool = False) -> Callable[[Any, tf.Tensor], None]:
+  """The host loop: one `tf.function` running `count` steps from `iterator`.
 
-  On the train-step graph the remapper fails every time (TF 2.21 logs
-  "E... remapper failed: INVALID_ARGUMENT: Mutation::Apply error" and keeps the
-  graph unfused; README "Performance"), so it is switched off for these calls
-  only: the same graph, one error line fewer. Sampling and evaluation graphs,
-  where it succeeds, keep it.
+  It is optimized without Grappler's remapper: on the train-step graph the
+  remapper fails every time (TF 2.21 logs "E... remapper failed:
+  INVALID_ARGUMENT: Mutation::Apply error" and keeps the graph unfused; README
+  "Performance"), so it is switched off for these calls only: the same graph,
+  one error line fewer. Sampling and evaluation graphs, where it succeeds,
+  keep it.
+
+  Args:
+    gan: the GAN whose `train_step` runs on every replica.
+    strategy: the run's strategy.
+    jit_compile: compile the replica step with XLA, as TPUStrategy always does
+      (the iterator stays on the host); lets a CPU check that a step compiles.
   """
+  step = tf.function(gan.train_step, jit_compile=True) if jit_compile else gan.train_step
+
   @tf.function
   def run_steps(iterator, count):
     for _ in tf.range(count):
-      strategy.run(gan.train_step, args=(next(iterator),))
+      strategy.run(step, args=(next(iterator),))
 
   def run_without_remapper(iterator, count):
     with without_remapper():
@@ -251,7 +262,7 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
   Raises:
     preemption.Preempted: after saving, when a worker got SIGTERM.
   """
-  run_steps = _run_steps_fn(gan, strategy)
+  run_steps = run_steps_fn(gan, strategy)
   watched = _watched_variables(gan)
   finite = _finite_fn(watched)
   # The one progress display: a logged line per loop call (step, rate, ETA, losses),

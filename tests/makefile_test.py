@@ -6,12 +6,20 @@ import pathlib
 import subprocess
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# How an outer make passes its flags and command-line variables to the makes it
+# starts: under `make test PYTEST_ARGS=...` they would rerun the outer suite here.
+MAKE_ENVIRONMENT = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PYTEST_ARGS")
+
+
+def _independent_make(*args: str) -> subprocess.CompletedProcess:
+  """`make -s ARGS` in the repository, whatever make or pytest run started the suite."""
+  env = {k: v for k, v in os.environ.items() if k not in MAKE_ENVIRONMENT}
+  return subprocess.run(["make", "-s", *args], cwd=ROOT, env=env, capture_output=True,
+                        text=True, timeout=300, check=False)
 
 
 def test_make_test_fails_when_pytest_collects_nothing():
-  env = {**os.environ, "PYTEST_ARGS": "tests/testing_test.py -k no_test_has_this_name"}
-  result = subprocess.run(["make", "-s", "test"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+  result = _independent_make("test", "PYTEST_ARGS=tests/testing_test.py -k no_test_has_this_name")
   assert result.returncode != 0
   assert "pytest collected no tests" in result.stderr
 

@@ -3,7 +3,8 @@
 WGAN-GP and DRAGAN are checked against closed forms on discriminators whose
 input gradient is known, against the points they sample (recorded by a spy
 discriminator), for nested-tape gradients to D's weights eagerly, traced and
-on two replicas, and for reproducibility from the stateless seed.
+on two replicas (one batch split over them, drawing the points one device
+draws), and for reproducibility from the stateless seed.
 """
 
 import keras
@@ -39,9 +40,9 @@ def _slope_penalty(gradients):
   return np.mean((slopes - 1) ** 2)
 
 
-def _tiny_d():
+def _tiny_d(cls=testing.TinyDiscriminator):
   keras.utils.set_random_seed(1)
-  d = testing.TinyDiscriminator()
+  d = cls()
   d(X_REAL)
   return d
 
@@ -109,21 +110,26 @@ def _kernel_gradient(d, penalty, x_real, x_fake):
 @pytest.mark.parametrize("penalty", [penalties.wgan_gp, penalties.dragan, penalties.l2],
                          ids=lambda f: f.__name__)
 def test_penalty_gradient_reaches_d_weights_three_ways(penalty, two_replicas):
-  """Nested tapes: eager, traced, and on 2 replicas (same α: one seed per replica)."""
-  d = _tiny_d()
-  value, grad = _kernel_gradient(d, penalty, tf.constant(X_REAL), tf.constant(X_FAKE))
+  """Nested tapes: eager, traced, and on 2 replicas, each holding half the batch.
+
+  The replicas draw the points one device draws for their examples, so the
+  mean of their values and gradients is the single-device value and gradient.
+  """
+  x_real, x_fake = [np.concatenate([x, x[::-1] * 0.5]) for x in (X_REAL, X_FAKE)]
+  d = _tiny_d(testing.TinyQuadraticDiscriminator)
+  value, grad = _kernel_gradient(d, penalty, tf.constant(x_real), tf.constant(x_fake))
   assert np.abs(grad.numpy()).sum() > 0
-  traced_value, traced_grad = tf.function(lambda: _kernel_gradient(d, penalty, X_REAL, X_FAKE))()
+  traced_value, traced_grad = tf.function(lambda: _kernel_gradient(d, penalty, x_real, x_fake))()
   np.testing.assert_allclose(traced_value, value, rtol=1e-5)
   np.testing.assert_allclose(traced_grad, grad, rtol=1e-5)
   with two_replicas.scope():
-    mirrored_d = _tiny_d()
-  step = tf.function(lambda: two_replicas.run(
-      lambda: _kernel_gradient(mirrored_d, penalty, X_REAL, X_FAKE)))
-  replica_values, replica_grads = step()
-  for i in range(2):
-    np.testing.assert_allclose(replica_values.values[i], value, rtol=1e-5)
-    np.testing.assert_allclose(replica_grads.values[i], grad, rtol=1e-5)
+    mirrored_d = _tiny_d(testing.TinyQuadraticDiscriminator)
+  step = tf.function(lambda r, f: two_replicas.run(
+      lambda a, b: _kernel_gradient(mirrored_d, penalty, a, b), args=(r, f)))
+  replica_values, replica_grads = step(*testing.split_batch(two_replicas, [x_real, x_fake]))
+  local = lambda v: np.stack(two_replicas.experimental_local_results(v))
+  np.testing.assert_allclose(local(replica_values).mean(0), value, rtol=1e-5)
+  np.testing.assert_allclose(local(replica_grads).mean(0), grad, rtol=1e-5)
 
 
 class TwoLayerD(keras.Model):

@@ -10,9 +10,11 @@ global batch, each sub-batch then holds the same examples on 1 or N replicas, so
 training does not depend on the replica count. Sub-batch sizes are compare_gan's.
 
 D is called once on concat(real, fake) per update, as compare_gan does, and
-losses are scaled by 1/replicas because gradients are summed across replicas
-(ENVIRONMENT.md §1). z and the labels of conditional fakes are drawn statelessly
-from (seed, G step, global example index), so a resumed run draws the same.
+losses are scaled by 1/replicas because gradients are summed across replicas.
+z, the labels of conditional fakes and the penalty's points
+are drawn statelessly from (seed, G step, global example index)
+(`global_batch.per_example`), so a resumed run, and a run on any number of
+replicas, draws the same.
 
 Variants (SSGAN, S3GAN, ...) override `build_heads`, `discriminator_losses`,
 `generator_losses` and `metric_names` only.
@@ -24,11 +26,13 @@ from typing import Any, NamedTuple
 import keras
 import tensorflow as tf
 
+from compare_gan2 import global_batch
 from compare_gan2 import losses
 from compare_gan2 import penalties
 from compare_gan2 import precision
 from compare_gan2 import registry
 from compare_gan2 import schedules
+from compare_gan2 import stateless_random
 from compare_gan2.architectures import base
 from compare_gan2.gans import ema as ema_lib
 
@@ -37,13 +41,13 @@ from compare_gan2.gans import ema as ema_lib
 def uniform_latent(shape: Any, seed: tf.Tensor, minval: float = -1.0,
                    maxval: float = 1.0) -> tf.Tensor:
   """z ~ U[minval, maxval), compare_gan's default `z` (modular_gan.py:365-384)."""
-  return tf.random.stateless_uniform(shape, seed, minval=minval, maxval=maxval)
+  return stateless_random.uniform(shape, seed, minval=minval, maxval=maxval)
 
 
 @registry.register(module="compare_gan2.gans", denylist=("shape", "seed"))
 def normal_latent(shape: Any, seed: tf.Tensor, stddev: float = 1.0) -> tf.Tensor:
   """z ~ N(0, stddev²), compare_gan's `z.distribution_fn = @tf.random.normal`."""
-  return tf.random.stateless_normal(shape, seed, stddev=stddev)
+  return stateless_random.normal(shape, seed, stddev=stddev)
 
 
 class SubBatch(NamedTuple):
@@ -52,13 +56,6 @@ class SubBatch(NamedTuple):
   y: tf.Tensor | None
   z: tf.Tensor
   sampled_y: tf.Tensor | None
-
-
-def _replica() -> tuple[tf.Tensor, int]:
-  context = tf.distribute.get_replica_context()
-  if context is None:  # cross-replica context: a plain single-device call
-    return tf.constant(0), 1
-  return tf.convert_to_tensor(context.replica_id_in_sync_group), context.num_replicas_in_sync
 
 
 class ModularGAN(keras.Model):
@@ -190,11 +187,8 @@ class ModularGAN(keras.Model):
     return tf.one_hot(data["labels"], self.num_classes)
 
   def _global_draw(self, draw: Callable, local: tf.Tensor, seed: tf.Tensor, key: int) -> tf.Tensor:
-    # Drawn for the global batch and sliced, so example j gets the same value
-    # whatever the number of replicas.
-    replica, replicas = _replica()
-    values = draw(local * replicas, tf.random.experimental.stateless_fold_in(seed, key))
-    return values[replica * local:(replica + 1) * local]
+    # Example j gets the same value whatever the number of replicas.
+    return global_batch.per_example(draw, local, tf.random.experimental.stateless_fold_in(seed, key))
 
   def _d_step(self, batch: SubBatch, seed: tf.Tensor) -> None:
     # compare_gan generates the fakes before the D update, without G gradients.
@@ -206,7 +200,7 @@ class ModularGAN(keras.Model):
     with tf.GradientTape() as tape:
       values = self.discriminator_losses(batch, fake, seed)
       # scale_loss: the float16 loss scale (precision.py), which apply() divides out.
-      loss = self.d_optimizer.scale_loss(tf.cast(values["d_loss"], tf.float32) / _replica()[1])
+      loss = self.d_optimizer.scale_loss(tf.cast(values["d_loss"], tf.float32) / global_batch.replica()[1])
     self.d_optimizer.apply(tape.gradient(loss, variables), variables)
     self._track(values)
 
@@ -215,7 +209,7 @@ class ModularGAN(keras.Model):
     with tf.GradientTape() as tape:
       fake = tf.cast(self.generator(batch.z, batch.sampled_y, training=True), tf.float32)
       values = self.generator_losses(batch, fake, seed)
-      loss = self.g_optimizer.scale_loss(tf.cast(values["g_loss"], tf.float32) / _replica()[1])
+      loss = self.g_optimizer.scale_loss(tf.cast(values["g_loss"], tf.float32) / global_batch.replica()[1])
     self.g_optimizer.apply(tape.gradient(loss, variables), variables)
     if self.ema is not None:
       self.ema.update(self.g_optimizer.iterations)

@@ -16,9 +16,14 @@ NND_k(x) the distance from x to its k-th nearest neighbour in its own set:
 
 The balls are open (distance < radius), as in the authors' code and
 StudioGAN, whose numbers this reproduces; the papers write "≤". Distances are
-computed in float64 in row blocks, so no more than about 2 × `block_size` ×
+computed in float64 in row blocks, so no more than about 4 × `block_size` ×
 max(N, M) distances exist at once: 10k + 10k features of size 2048 need about
-0.5 GB (two float64 copies of the features, 330 MB, plus the blocks).
+0.6 GB (two float64 copies of the features, 330 MB, plus the blocks).
+
+Every ball test is decided by one distance, the sum of squared differences of
+the two rows, so identical inputs give identical distances on any CPU: fast
+BLAS distances decide only where they are farther than their rounding bound
+from the radius, and the few pairs near a radius are recomputed exactly.
 """
 
 import dataclasses
@@ -52,29 +57,86 @@ def _check_inputs(real: np.ndarray, fake: np.ndarray, nearest_k: int,
   return real, fake
 
 
-def _blocks(x: np.ndarray, y: np.ndarray, block_size: int) -> Iterator[tuple[slice, np.ndarray]]:
-  """Yields (rows, squared distances [rows, len(y)]) for row blocks of x."""
+# Unit roundoff of float64 (Higham 2002, "Accuracy and Stability of Numerical
+# Algorithms", §2.1).
+_UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
+
+
+def _blocks(x: np.ndarray, y: np.ndarray, block_size: int
+            ) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+  """Yields (rows, fast squared distances [rows, len(y)], their error bounds).
+
+  The fast distance ‖x‖² − 2x·y + ‖y‖² comes from a BLAS product whose rounding
+  depends on the kernel (AVX2 vs AVX-512), on x @ x.T taking another path than
+  x @ y.T, and on the element's place in the matrix; it is within the bound of
+  `_exact_distances`, |error| ≤ γ_{D+3}(‖x‖ + ‖y‖)² with γ_n = nu/(1 − nu)
+  (Higham 2002, §3.1, dot products), taken 3 times for margin.
+  """
   y_sq = np.einsum("ij,ij->i", y, y)
+  gamma = (x.shape[1] + 3) * _UNIT_ROUNDOFF / (1 - (x.shape[1] + 3) * _UNIT_ROUNDOFF)
   for start in range(0, len(x), block_size):
     rows = slice(start, min(start + block_size, len(x)))
     block = x[rows]
-    # ‖x‖² − 2x·y + ‖y‖², in place so only one block-sized array is live.
+    block_sq = np.einsum("ij,ij->i", block, block)
+    # ‖x‖² − 2x·y + ‖y‖², in place so few block-sized arrays are live.
     dist = block @ y.T
     dist *= -2
-    dist += np.einsum("ij,ij->i", block, block)[:, None]
+    dist += block_sq[:, None]
     dist += y_sq[None, :]
     np.maximum(dist, 0, out=dist)  # Rounding can make a zero distance negative.
-    yield rows, dist
+    bound = np.sqrt(block_sq)[:, None] + np.sqrt(y_sq)[None, :]
+    np.square(bound, out=bound)
+    bound *= 3 * gamma
+    yield rows, dist, bound
+
+
+def _exact_distances(x: np.ndarray, y: np.ndarray, i: np.ndarray, j: np.ndarray,
+                     chunk: int = 1024) -> np.ndarray:
+  """‖x_i − y_j‖² for index pairs, as a sum of squared differences.
+
+  The value depends on the two rows' values only: identical rows give identical
+  distances wherever they sit, and d(a, b) = d(b, a) bit for bit (a − b = −(b − a)
+  exactly). Every decision of `compute_prdc` is the one these distances give.
+  """
+  out = np.empty(len(i))
+  for start in range(0, len(i), chunk):
+    pairs = slice(start, start + chunk)
+    diff = x[i[pairs]] - y[j[pairs]]
+    out[pairs] = np.square(diff, out=diff).sum(axis=1)
+  return out
+
+
+def _below(x: np.ndarray, y: np.ndarray, rows: slice, dist: np.ndarray, bound: np.ndarray,
+           radii: np.ndarray) -> np.ndarray:
+  """[rows, len(y)]: exact ‖x_i − y_j‖² < radii (broadcast), from the fast
+  distances where they are farther than their bound from the radius."""
+  radii = np.broadcast_to(radii, dist.shape)
+  below = dist < radii
+  i, j = np.nonzero(np.abs(dist - radii) <= bound)
+  below[i, j] = _exact_distances(x, y, rows.start + i, j) < radii[i, j]
+  return below
 
 
 def _kth_neighbour_sq_radii(x: np.ndarray, nearest_k: int, block_size: int) -> np.ndarray:
-  """Squared NND_k of every row of x within x (itself excluded)."""
+  """Exact squared NND_k of every row of x within x (itself excluded).
+
+  The k-th order statistic moves by at most the largest error of its row, so
+  only the fast distances within that of the fast k-th value can be it: those
+  are recomputed exactly, the ones below are counted.
+  """
   radii = np.empty(len(x))
-  for rows, dist in _blocks(x, x, block_size):
+  for rows, dist, bound in _blocks(x, x, block_size):
     local = np.arange(rows.stop - rows.start)
-    dist[local, rows.start + local] = 0  # Exact self-distance, as the reference code.
+    dist[local, rows.start + local] = bound[local, rows.start + local] = 0  # self: exactly 0
     # Index k of the sorted row: the self-distance 0 occupies index 0.
-    radii[rows] = np.partition(dist, nearest_k, axis=1)[:, nearest_k]
+    kth = np.partition(dist, nearest_k, axis=1)[:, nearest_k, None]
+    slack = bound.max(axis=1, keepdims=True)
+    surely_below = dist + bound < kth - slack
+    i, j = np.nonzero(~surely_below & (dist - bound <= kth + slack))
+    exact = _exact_distances(x, x, rows.start + i, j)
+    order = np.lexsort((exact, i))  # by row, then distance
+    first = np.searchsorted(i[order], local)
+    radii[rows] = exact[order][first + nearest_k - surely_below.sum(axis=1)]
   return radii
 
 
@@ -116,11 +178,11 @@ def compute_prdc(real: np.ndarray, fake: np.ndarray, nearest_k: int = 5,
   balls_per_fake = np.zeros(len(fake), dtype=np.int64)
   recalled = np.empty(len(real), dtype=bool)
   covered = np.empty(len(real), dtype=bool)
-  for rows, dist in _blocks(real, fake, block_size):
-    in_real_ball = dist < real_radii[rows, None]
+  for rows, dist, bound in _blocks(real, fake, block_size):
+    in_real_ball = _below(real, fake, rows, dist, bound, real_radii[rows, None])
     balls_per_fake += in_real_ball.sum(axis=0)
     covered[rows] = in_real_ball.any(axis=1)
-    recalled[rows] = (dist < fake_radii[None, :]).any(axis=1)
+    recalled[rows] = _below(real, fake, rows, dist, bound, fake_radii[None, :]).any(axis=1)
   return {
       "precision": float(np.mean(balls_per_fake > 0)),
       "recall": float(np.mean(recalled)),

@@ -19,10 +19,10 @@ IMAGE_SHAPE = (4, 4, 3)  # 3 features: a 1x1 SN kernel would not train
 
 
 def _gan(disc_iters=1, loss_fn=losses.hinge, penalty_fn=penalties.no_penalty, num_classes=0,
-         conditional=False, lr=0.05):
+         conditional=False, lr=0.05, discriminator=testing.TinyDiscriminator):
   keras.utils.set_random_seed(7)
   g = testing.TinyGenerator(IMAGE_SHAPE, z_dim=3, num_classes=num_classes)
-  d = testing.TinyDiscriminator(IMAGE_SHAPE, num_classes=num_classes, spectral_norm=True)
+  d = discriminator(IMAGE_SHAPE, num_classes=num_classes, spectral_norm=True)
   gan = modular_gan.ModularGAN(g, d, loss_fn=loss_fn, penalty_fn=penalty_fn,
                                disc_iters=disc_iters, conditional=conditional, seed=3)
   gan.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=0.5),
@@ -94,12 +94,17 @@ def test_d_loss_includes_the_weighted_penalty():
   np.testing.assert_allclose(float(values["d_loss"]), expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize("conditional", [False, True])
-def test_two_replicas_train_like_one_device(conditional, two_replicas):
-  """Strided sub-batches + global z draws: the replica count does not matter."""
+@pytest.mark.parametrize("conditional, penalty_fn",
+                         [(False, penalties.no_penalty)] + [(True, p) for p in penalties.PENALTIES],
+                         ids=lambda v: v.__name__ if callable(v) else f"conditional={v}")
+def test_two_replicas_train_like_one_device(conditional, penalty_fn, two_replicas):
+  """Strided sub-batches + per-global-example draws of z, fake labels and
+  penalty points: the replica count does not matter, for every penalty. D is
+  quadratic, so a penalty evaluated at other points gives another value."""
   def run(strategy):
     with strategy.scope():
-      gan = _gan(disc_iters=2, num_classes=3 if conditional else 0, conditional=conditional)
+      gan = _gan(disc_iters=2, num_classes=3 if conditional else 0, conditional=conditional,
+                 penalty_fn=penalty_fn, discriminator=testing.TinyQuadraticDiscriminator)
     step = tf.function(lambda images, labels: strategy.run(
         gan.train_step, args=({"images": images, "labels": labels},)))
     for i in range(3):

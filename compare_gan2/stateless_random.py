@@ -1,0 +1,52 @@
+"""Stateless uniform and normal draws that XLA and TensorFlow's kernels agree on.
+
+`tf.random.stateless_uniform`/`stateless_normal` turn the same Philox bits
+into different floats under XLA (the high 23 bits) and in TensorFlow's CPU/GPU
+kernels (the low 23 bits), so a train step compiled with `jit_compile=True`, or
+by TPUStrategy, drew other z and penalty points than the same step run plainly.
+Here the bits come from the full-range integer op, on which both agree, and
+are turned into floats with TensorFlow's kernel formulas (random_distributions.h:
+`Uint32ToFloat`, `BoxMullerFloat`): uniform draws equal TensorFlow's bit for bit,
+normal draws to float rounding of log, sqrt and sin/cos.
+"""
+
+import math
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+_MANTISSA = 0x7FFFFF  # the low 23 bits, TensorFlow's Uint32ToFloat
+_BOX_MULLER_EPSILON = 1.0e-7  # BoxMullerFloat's floor of u1
+
+
+def _bits(count: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+  return tf.random.stateless_uniform([count], seed, minval=None, maxval=None, dtype=tf.uint32,
+                                     alg="philox")
+
+
+def _unit(bits: tf.Tensor) -> tf.Tensor:
+  """[0, 1) float32 from the low 23 bits, exactly as TensorFlow's kernels."""
+  mantissa = tf.bitwise.bitwise_and(bits, tf.constant(_MANTISSA, tf.uint32))
+  return tf.cast(mantissa, tf.float32) * (2.0 ** -23)
+
+
+def uniform(shape: Sequence[int | tf.Tensor] | tf.Tensor, seed: tf.Tensor, minval: float = 0.0,
+            maxval: float = 1.0, dtype: tf.DType = tf.float32) -> tf.Tensor:
+  """U[minval, maxval) of `shape`, equal to tf.random.stateless_uniform (Philox)."""
+  shape = tf.cast(tf.convert_to_tensor(shape), tf.int32)
+  unit = tf.reshape(_unit(_bits(tf.reduce_prod(shape), seed)), shape)
+  return tf.cast(minval + (maxval - minval) * unit, dtype)
+
+
+def normal(shape: Sequence[int | tf.Tensor] | tf.Tensor, seed: tf.Tensor,
+           stddev: float = 1.0) -> tf.Tensor:
+  """N(0, stddev²) of `shape` by Box–Muller on consecutive bit pairs, as
+  tf.random.stateless_normal (Philox) up to float rounding."""
+  shape = tf.cast(tf.convert_to_tensor(shape), tf.int32)
+  count = tf.reduce_prod(shape)
+  pairs = tf.reshape(_bits(count + count % 2, seed), [-1, 2])
+  u1 = tf.maximum(_unit(pairs[:, 0]), _BOX_MULLER_EPSILON)
+  angle = 2.0 * math.pi * _unit(pairs[:, 1])
+  radius = tf.sqrt(-2.0 * tf.math.log(u1))
+  values = tf.reshape(tf.stack([radius * tf.sin(angle), radius * tf.cos(angle)], axis=1), [-1])
+  return stddev * tf.reshape(values[:count], shape)
