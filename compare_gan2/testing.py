@@ -25,6 +25,7 @@ Every test suite of the project (and of a user's extension) stands on these:
 import collections
 import contextlib
 import re
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -56,6 +57,17 @@ def configure_logical_cpus(count: int = 2) -> None:
     raise RuntimeError(
         f"configure_logical_cpus({count}) must run before TensorFlow creates its "
         "devices (before any op or strategy); call it at the top of conftest.py.") from e
+
+
+def free_ports(count: int) -> list[int]:
+  """`count` distinct TCP ports free on 127.0.0.1 now (for test clusters of worker processes)."""
+  sockets = [socket.socket() for _ in range(count)]
+  for s in sockets:  # all bound at once, so the ports differ
+    s.bind(("127.0.0.1", 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
 
 
 def two_replica_cpu_strategy() -> tf.distribute.MirroredStrategy:

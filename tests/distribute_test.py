@@ -9,7 +9,6 @@ run here; its resolver path is exercised up to the missing TPU.
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 
@@ -18,6 +17,7 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2 import distribute
+from compare_gan2 import testing
 
 WORKER = pathlib.Path(__file__).with_name("multi_worker_script.py")
 
@@ -62,18 +62,8 @@ def test_per_replica_batch_size(two_replicas):
     distribute.per_replica_batch_size(two_replicas, 10, multiple_of=2)
 
 
-def _free_ports(count):
-  sockets = [socket.socket() for _ in range(count)]
-  for s in sockets:
-    s.bind(("127.0.0.1", 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
-
-
 def _run_workers(tmp_path, count):
-  workers = [f"127.0.0.1:{p}" for p in _free_ports(count)]
+  workers = [f"127.0.0.1:{p}" for p in testing.free_ports(count)]
   processes = []
   for index in range(count):
     env = {**os.environ, "TF_CONFIG": json.dumps(

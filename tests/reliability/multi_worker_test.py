@@ -25,7 +25,6 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,8 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+
+from compare_gan2 import testing
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOTAL = 4
@@ -50,22 +51,12 @@ PENALTY = "gans.ModularGAN.penalty_fn = @penalties.{}"
 EXIT_PREEMPTED = 42  # compare_gan2.preemption.EXIT_CODE
 
 
-def _free_ports(count: int) -> list[int]:
-  sockets = [socket.socket() for _ in range(count)]
-  for s in sockets:
-    s.bind(("127.0.0.1", 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
-
-
 class Cluster:
   """Runner processes started together; logs in log_dir/<name>-<index>.log."""
 
   def __init__(self, model_dir: pathlib.Path, log_dir: pathlib.Path, name: str, workers: int,
                penalty: str = "no_penalty", extra: tuple[str, ...] = ()):
-    addresses = [f"127.0.0.1:{p}" for p in _free_ports(workers)]
+    addresses = [f"127.0.0.1:{p}" for p in testing.free_ports(workers)]
     self.logs = [log_dir / f"{name}-{i}.log" for i in range(workers)]
     self.processes = []
     for index, log in enumerate(self.logs):
