@@ -10,11 +10,11 @@ with the plain `tf.function` step to float tolerance; so must a BigGAN G and D
 keep the compile short) and the runner's
 `steps_per_loop` loop with its step compiled.
 
-The conditional cases also pin the seeds: ModularGAN's fake labels are drawn
-from a folded seed, negative half the time, which TensorFlow's default stateless
-ops key differently under XLA (stateless_random.py); before the step used
-`stateless_random.fold_in`/`integers` the fakes of the XLA step had other
-labels, which only the projection term (S3GAN `project_y`, BigGAN's D) saw.
+The conditional cases with a projection term (S3GAN `project_y`, BigGAN's D)
+also check the seeds: fake labels are drawn from a folded seed, negative half
+the time, which TensorFlow's default stateless ops key differently under XLA;
+with them the compiled step's fakes got other labels, which only the projection
+term sees (`stateless_random.fold_in` and `integers` agree both ways).
 
 Not covered: cross-replica batch norm and any other all-reduce under XLA. XLA
 with MirroredStrategy does not run on CPU (TensorFlow compiles collectives
