@@ -1,4 +1,4 @@
-"""Stateless uniform and normal draws that XLA and TensorFlow's kernels agree on.
+"""Stateless draws and seed folding that XLA and TensorFlow's kernels agree on.
 
 `tf.random.stateless_uniform`/`stateless_normal` turn the same Philox bits
 into different floats under XLA (the high 23 bits) and in TensorFlow's CPU/GPU
@@ -8,6 +8,15 @@ Here the bits come from the full-range integer op, on which both agree, and
 are turned into floats with TensorFlow's kernel formulas (random_distributions.h:
 `Uint32ToFloat`, `BoxMullerFloat`): uniform draws equal TensorFlow's bit for bit,
 normal draws to float rounding of log, sqrt and sin/cos.
+
+Seeds differ too: with the default `alg="auto_select"`, XLA derives the
+Philox key and counter from the low 32 bits of each seed element only, while
+TensorFlow's kernel uses all 64 (an int32 seed sign-extended). A seed made by
+`tf.random.experimental.stateless_fold_in` is int32 and negative half the
+time, so any auto-select draw from it (ModularGAN's fake labels) differed
+under XLA. Every op here therefore asks for Philox explicitly, which scrambles
+the seed with ordinary graph ops as TensorFlow's kernel does (equal values
+without XLA, and the same with it).
 """
 
 import math
@@ -22,6 +31,24 @@ _BOX_MULLER_EPSILON = 1.0e-7  # BoxMullerFloat's floor of u1
 def _bits(count: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
   return tf.random.stateless_uniform([count], seed, minval=None, maxval=None, dtype=tf.uint32,
                                      alg="philox")
+
+
+def fold_in(seed: tf.Tensor, data: int | tf.Tensor) -> tf.Tensor:
+  """A new seed [2] from `seed` and `data`, equal to
+  tf.random.experimental.stateless_fold_in (whose default is Philox on CPU/GPU)."""
+  return tf.random.experimental.stateless_fold_in(seed, data, alg="philox")
+
+
+def integers(shape: Sequence[int | tf.Tensor] | tf.Tensor, seed: tf.Tensor, minval: int,
+             maxval: int) -> tf.Tensor:
+  """int32 U{minval, ..., maxval - 1} of `shape`, equal to tf.random.stateless_uniform
+  with an int32 dtype: minval + bits mod (maxval - minval), TensorFlow's kernel
+  formula (random_distributions.h, UniformDistribution<int32>)."""
+  if not minval < maxval:
+    raise ValueError(f"integers needs minval < maxval, got [{minval}, {maxval}).")
+  shape = tf.cast(tf.convert_to_tensor(shape), tf.int32)
+  offsets = _bits(tf.reduce_prod(shape), seed) % tf.constant(maxval - minval, tf.uint32)
+  return tf.reshape(minval + tf.cast(offsets, tf.int32), shape)
 
 
 def _unit(bits: tf.Tensor) -> tf.Tensor:

@@ -156,8 +156,8 @@ class ModularGAN(keras.Model):
     seed = tf.stack([tf.constant(self.seed, tf.int64), step])
     sub_batches = self.split_batch(data, seed)
     for index, sub_batch in enumerate(sub_batches[:-1]):
-      self._d_step(sub_batch, tf.random.experimental.stateless_fold_in(seed, index + 1))
-    self._g_step(sub_batches[-1], tf.random.experimental.stateless_fold_in(seed, 0))
+      self._d_step(sub_batch, stateless_random.fold_in(seed, index + 1))
+    self._g_step(sub_batches[-1], stateless_random.fold_in(seed, 0))
     return {name: tracker.result() for name, tracker in self.trackers.items()}
 
   def split_batch(self, data: dict[str, tf.Tensor], seed: tf.Tensor) -> list[SubBatch]:
@@ -175,7 +175,7 @@ class ModularGAN(keras.Model):
       labels = tf.convert_to_tensor(data["labels"])
       y = self.real_labels(data)
       sampled = labels if self.fit_label_distribution else self._global_draw(
-          lambda n, s: tf.random.stateless_uniform([n], s, 0, self.num_classes, tf.int32),
+          lambda n, s: stateless_random.integers([n], s, 0, self.num_classes),
           local, seed, 2)
       sampled_y = tf.one_hot(sampled, self.num_classes)
     pick = lambda t, i: None if t is None else t[i::parts]
@@ -188,7 +188,7 @@ class ModularGAN(keras.Model):
 
   def _global_draw(self, draw: Callable, local: tf.Tensor, seed: tf.Tensor, key: int) -> tf.Tensor:
     # Example j gets the same value whatever the number of replicas.
-    return global_batch.per_example(draw, local, tf.random.experimental.stateless_fold_in(seed, key))
+    return global_batch.per_example(draw, local, stateless_random.fold_in(seed, key))
 
   def _d_step(self, batch: SubBatch, seed: tf.Tensor) -> None:
     # compare_gan generates the fakes before the D update, without G gradients.
