@@ -271,7 +271,10 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
   values = {}
   chief = distribute.is_chief(strategy)
   writer = tf.summary.create_file_writer(model_dir) if chief else tf.summary.create_noop_writer()
-  with writer.as_default(), preemption.SigtermWatcher() as watcher:
+  # Closed on the way out, also on an error: a traceback that keeps this frame
+  # alive must not keep the events file open (a full disk cannot be unmounted).
+  with contextlib.closing(writer), writer.as_default(), \
+      preemption.SigtermWatcher() as watcher:
     while step < schedule.total_steps:
       count = _steps_until_boundary(step, schedule)
       run_steps(iterator, tf.constant(count))

@@ -59,5 +59,10 @@ def two_replicas():
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path_factory, monkeypatch):
-  """Caches (labels passes, real statistics) go under the session's temp dir, never ~/.cache."""
-  monkeypatch.setenv("COMPARE_GAN2_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+  """Each test's caches (labels passes, real statistics) start empty, never in ~/.cache.
+
+  Per test, not per session: `tfds.testing.mock_data` makes other labels under
+  the same TFDS identity in each test, which a shared labels cache rightly
+  refuses as a source that changed under it.
+  """
+  monkeypatch.setenv("COMPARE_GAN2_CACHE", str(tmp_path_factory.mktemp("cache")))
