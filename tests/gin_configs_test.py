@@ -58,6 +58,11 @@ NUM_CLUSTERS = 50
 # empty; there k% is drawn over all labels (per class: tests/data/labels_test.py).
 FEW_MOCK_LABELS = ["data.LabelOptions.class_balanced = False"]
 
+
+def _mock_label_bindings(config: pathlib.Path) -> list[str]:
+  """FEW_MOCK_LABELS for a config that keeps k% of the labels, else nothing."""
+  return FEW_MOCK_LABELS if "LabelOptions.fraction" in pathlib.Path(config).read_text() else []
+
 # What does not change the train step: which images and labels (their shapes
 # are fixed by the networks), the schedule, evaluation.
 NOT_THE_STEP = (*run_config.HARMLESS, "compare_gan2.data.", "compare_gan2.train_lib.train.dataset")
@@ -164,8 +169,7 @@ def test_config_builds_and_takes_one_step(config, macro_bindings):
   A config whose train step a config before it already took (the per-label-
   fraction files) builds and reads only its dataset: its GAN is that config's.
   """
-  few = FEW_MOCK_LABELS if "LabelOptions.fraction" in pathlib.Path(config).read_text() else []
-  configurables.parse_gin([str(config), str(TINY)], macro_bindings + few)
+  configurables.parse_gin([str(config), str(TINY)], macro_bindings + _mock_label_bindings(config))
   keras.utils.set_random_seed(0)
   signature = _step_signature()
   with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES):
@@ -208,7 +212,7 @@ def test_labeller_config_takes_one_step(config, tmp_path):
   replaces the config's epochs (the recipe still converts them with the
   dataset's stated size, so a schedule in epochs is exercised).
   """
-  configurables.parse_gin([str(config), str(TINY)])
+  configurables.parse_gin([str(config), str(TINY)], _mock_label_bindings(config))
   keras.utils.set_random_seed(0)
   with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES):
     trained = gin.get_configurable(pretraining.train_labeller)(

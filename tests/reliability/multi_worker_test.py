@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -233,3 +234,18 @@ def test_train_and_eval_scores_on_both_workers_and_the_chief_writes(tmp_path):
   assert not list(model_dir.glob("workertemp_*"))
   # Both workers computed the scores (continuous.score_and_record logs them).
   assert all(f"Step {TOTAL // 2}: fid_score" in log.read_text() for log in cluster.logs)
+
+
+def test_continuous_eval_is_one_process_reading_the_shared_model_dir(tmp_path, reference):
+  # The evaluation job of a multi-worker run: one default-strategy process on the
+  # same model_dir, scoring the checkpoints the cluster wrote and stopping at TRAIN_DONE.
+  model_dir = tmp_path / "shared"
+  shutil.copytree(reference[0], model_dir)
+  small_eval = ("--schedule=continuous_eval", "--num_eval_averaging_runs=1",
+                "--gin_bindings", "evaluation.Evaluator.num_samples = 100",
+                "--gin_bindings", "metrics.KID.max_block_size = 50")
+  with _clusters() as started:
+    started.append(job := Cluster(model_dir, tmp_path, "eval", 1, extra=small_eval))
+    job.wait()
+  rows = (model_dir / "scores.csv").read_text().splitlines()
+  assert str(TOTAL) in [row.split(",")[1] for row in rows[1:]], rows
