@@ -219,13 +219,12 @@ def train_labeller(output_dir: str, dataset=gin.REQUIRED, feature_extractor=gin.
     feature_extractor: F, a class or instance (`model.make_labeller`).
     steps: optimizer steps in total (a resumed run trains the remainder);
       10,000 when neither steps nor epochs is given.
-    batch_size, labelled_batch_size: images per step for the rotation term and
-      labelled images per step (paper: 1536 and 512; default batch_size // 3).
+    batch_size, labelled_batch_size: images per step, all / labelled (paper 1536 / 512;
+      default labelled: batch_size // 3).
     class_weight: γ of eq. (2) (paper: 0.5); 0: rotation only (CLUSTERING).
     optimizer: a keras optimizer or `EpochSGD`; default Adam(1e-3).
     seed: data order (labelled stream: seed + 1).
-    checkpoint_every, log_every: steps between checkpoints (one also at the
-      end) and per logged mean of the losses.
+    checkpoint_every, log_every: steps per checkpoint (one also at the end) / logged mean.
     run_eagerly: do not trace the step (debugging; runs of a few steps).
     epochs: instead of steps, epochs of N // batch_size steps (paper: 65).
 
@@ -244,7 +243,6 @@ def train_labeller(output_dir: str, dataset=gin.REQUIRED, feature_extractor=gin.
     return Trained(labeller, dataset, start, [], optimizer)
   streams = _streams(dataset, labeller.class_head is not None, batch_size, labelled_batch_size,
                      start, seed)
-  step_fn = _step_function(labeller, optimizer, class_weight, run_eagerly)
-  history = _loop(step_fn, streams, manager, range(start + 1, steps + 1), log_every,
-                  checkpoint_every)
+  history = _loop(_step_function(labeller, optimizer, class_weight, run_eagerly), streams,
+                  manager, range(start + 1, steps + 1), log_every, checkpoint_every)
   return Trained(labeller, dataset, steps, history, optimizer)
