@@ -217,8 +217,7 @@ def train_labeller(output_dir: str, dataset=gin.REQUIRED, feature_extractor=gin.
     output_dir: checkpoints go to output_dir/checkpoints; resumes from there.
     dataset: a compare_gan2.data dataset; labels >= 0 are the labelled k%.
     feature_extractor: F, a class or instance (`model.make_labeller`).
-    steps: optimizer steps in total (a resumed run trains the remainder);
-      10,000 when neither steps nor epochs is given.
+    steps: optimizer steps in all, a resumed run trains the rest (default 10,000).
     batch_size, labelled_batch_size: images per step, all / labelled (paper 1536 / 512;
       default labelled: batch_size // 3).
     class_weight: γ of eq. (2) (paper: 0.5); 0: rotation only (CLUSTERING).
