@@ -68,7 +68,7 @@ class StepSchedule(_Base):
 
   def rate(self, step: tf.Tensor) -> tf.Tensor:
     """The rate at training step `step` (a float32 scalar)."""
-    raise NotImplementedError
+    raise NotImplementedError  # Abstract: each schedule defines its curve.
 
   def bind(self, updates_per_step: int, owner: str) -> None:
     """Counts `updates_per_step` optimizer updates as one training step.

@@ -45,7 +45,7 @@ class FeatureNetwork(keras.Model):
   @property
   def feature_dim(self) -> int:
     """Width of F(x)."""
-    raise NotImplementedError
+    raise NotImplementedError  # Abstract: each feature network knows its width.
 
   def regularization_loss(self) -> tf.Tensor | None:
     """A penalty added to the training loss, or None."""
