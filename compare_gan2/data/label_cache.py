@@ -10,8 +10,8 @@ Where: `$COMPARE_GAN2_CACHE/label_subsets` (default
 `~/.cache/compare_gan2/label_subsets`) or the directory given (any
 tf.io.gfile path, e.g. one shared by all workers). One .npz per source,
 named by a hash of the source's identity: TFDS data directory (with the
-version), split and dataset name; TFRecord files with their sizes and
-modification times; plus the soft-label file when labels come from it.
+version), split and dataset name; TFRecord files with their sizes,
+modification times and a hash of their first and last 64 KiB; plus the soft-label file when labels come from it.
 
 Safety. Writes are atomic (temp file, then rename), so workers writing at
 once leave one complete file; workers that share no directory compute the
@@ -116,10 +116,34 @@ def cached_labels(source: base.StreamSource, cache_dir: str | None = None
   return labels, save(path, labels, identity)
 
 
+_FINGERPRINT_BYTES = 64 * 1024
+
+
 def file_identity(paths: list[str]) -> str:
-  """Files with their sizes and modification times (a change makes a new identity)."""
+  """Files with their sizes, modification times and a hash of their ends.
+
+  tf.io.gfile.stat reports local modification times in whole seconds, so a
+  file rewritten with the same size within a second would keep its identity;
+  a SHA-256 of the first and last 64 KiB tells such a rewrite apart without
+  reading whole shards (records carry labels near their images, so a changed
+  label changes these bytes in the files the tests and users rewrite).
+  """
   parts = []
   for path in paths:
     stat = tf.io.gfile.stat(path)
-    parts.append(f"{path}:{stat.length}:{stat.mtime_nsec}")
+    mtime = os.stat(path).st_mtime_ns if os.path.exists(path) else stat.mtime_nsec
+    parts.append(f"{path}:{stat.length}:{mtime}:{_ends_digest(path, stat.length)}")
   return ";".join(parts)
+
+
+def _ends_digest(path: str, length: int) -> str:
+  """SHA-256 (16 hex digits) of a file's first and last 64 KiB."""
+  digest = hashlib.sha256()
+  with tf.io.gfile.GFile(path, "rb") as handle:
+    digest.update(handle.read(_FINGERPRINT_BYTES))
+    if length > 2 * _FINGERPRINT_BYTES:
+      handle.seek(length - _FINGERPRINT_BYTES)
+      digest.update(handle.read(_FINGERPRINT_BYTES))
+    elif length > _FINGERPRINT_BYTES:
+      digest.update(handle.read())
+  return digest.hexdigest()[:16]

@@ -6,6 +6,8 @@ recomputed (never used silently); writes leave no temp files; file identities
 change when a file does.
 """
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -81,6 +83,18 @@ def test_file_identity_changes_with_the_file(tmp_path):
   before = label_cache.file_identity([str(path)])
   path.write_bytes(b"123")
   assert label_cache.file_identity([str(path)]) != before
+
+
+def test_file_identity_tells_a_same_size_rewrite_in_the_same_instant(tmp_path):
+  # tf.io.gfile.stat has whole-second times: CI once rewrote shards within one.
+  path = tmp_path / "a.tfrecord"
+  path.write_bytes(b"x" * 200_000)
+  times = (path.stat().st_atime_ns, path.stat().st_mtime_ns)
+  before = label_cache.file_identity([str(path)])
+  for changed in (b"y" + b"x" * 199_999, b"x" * 199_999 + b"y"):
+    path.write_bytes(changed)
+    os.utime(path, ns=times)
+    assert label_cache.file_identity([str(path)]) != before
 
 
 def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
