@@ -36,15 +36,23 @@ NUM_CLASSES = 1000
 HQ_MIN_SIDE = 400
 
 
-def imagenet_prepare(resolution: int, crop: str) -> base.PrepareFn:
-  """Decode, scale to [0, 1], crop, TF1-resize to `resolution` (`datasets.py:430-477`)."""
+def imagenet_prepare(resolution: int, crop: str, flip: bool = False) -> base.PrepareFn:
+  """Decode, scale to [0, 1], crop, TF1-resize to `resolution` (`datasets.py:430-477`).
+
+  `flip`: then a random left-right flip, as the DiffAugment fork's training
+  transform (data-efficient-gans DiffAugment-biggan-imagenet/compare_gan/
+  datasets.py at 0b63395, `random_flip=True`); compare_gan never flips.
+  """
   if crop not in transforms.CROP_METHODS:
     raise ValueError(f"crop method must be one of {transforms.CROP_METHODS}, got {crop!r}")
 
   def prepare(raw: base.RawElement, seed: tf.Tensor) -> tf.Tensor:
-    """The crop uses `seed` (random methods only)."""
+    """The crop and the flip use `seed` (random methods only)."""
     image = transforms.to_unit_float(transforms.decode(raw["image"], 3))
     image = transforms.legacy_resize(transforms.crop_imagenet(image, crop, seed), resolution)
+    if flip:
+      flip_seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 1)
+      image = tf.image.stateless_random_flip_left_right(image, flip_seed)
     return tf.ensure_shape(image, [resolution, resolution, 3])
 
   return prepare
@@ -61,11 +69,12 @@ def min_side(contents: tf.Tensor) -> tf.Tensor:
 
 def _imagenet(name: str, resolution: int, data_dir: str | None, labels: LabelOptions | None,
               train_crop: str, eval_crop: str, num_classes: int = NUM_CLASSES,
-              **hooks) -> base.Dataset:
-  """An ImageNet dataset; `hooks` are named.tfds_dataset's keep/label_fn/relabel."""
+              train_flip: bool = False, **hooks) -> base.Dataset:
+  """An ImageNet dataset; `hooks` are named.tfds_dataset's keep/label_fn/relabel/train_examples."""
   if resolution not in RESOLUTIONS:
     raise ValueError(f"ImageNet resolution must be one of {RESOLUTIONS}, got {resolution}.")
-  prepare = (imagenet_prepare(resolution, train_crop), imagenet_prepare(resolution, eval_crop))
+  prepare = (imagenet_prepare(resolution, train_crop, train_flip),
+             imagenet_prepare(resolution, eval_crop))
   return named.tfds_dataset(
       name, "imagenet2012", ("train", "validation"), (resolution, resolution, 3), num_classes,
       50_000, prepare, data_dir, labels, **hooks)
@@ -80,9 +89,20 @@ def imagenet_64(data_dir: str | None = None, labels: LabelOptions | None = None,
 
 @_register
 def imagenet_128(data_dir: str | None = None, labels: LabelOptions | None = None,
-                 train_crop: str = "distorted", eval_crop: str = "middle") -> base.Dataset:
-  """ImageNet at 128×128 (BigGAN / S3GAN)."""
-  return _imagenet("imagenet_128", 128, data_dir, labels, train_crop, eval_crop)
+                 train_crop: str = "distorted", eval_crop: str = "middle",
+                 train_examples: int | None = None, train_flip: bool = False) -> base.Dataset:
+  """ImageNet at 128×128 (BigGAN / S3GAN).
+
+  Args:
+    data_dir, labels, train_crop, eval_crop: as every ImageNet builder.
+    train_examples: train on the first N examples of the train split in TFDS
+      order only (the DiffAugment fork's `imagenet_128_0.5` is 640,583 and
+      `imagenet_128_0.25` 320,291: data-efficient-gans
+      DiffAugment-biggan-imagenet/compare_gan/datasets.py at 0b63395).
+    train_flip: flip training images left-right at random (the fork does).
+  """
+  return _imagenet("imagenet_128", 128, data_dir, labels, train_crop, eval_crop,
+                   train_flip=train_flip, train_examples=train_examples)
 
 
 @_register

@@ -23,7 +23,10 @@ CelebA crops or pads to 160×160, then resizes to 64 with TF1 bilinear; LSUN
 crops or pads to 128×128 with no resize; ImageNet crops ("distorted" in train,
 "middle" in eval; `train_crop` / `eval_crop` are compare_gan's
 `train_imagenet_transform.crop_method` / `eval_imagenet_transform.crop_method`)
-then resizes to R with TF1 bilinear. Every builder takes `data_dir`
+then resizes to R with TF1 bilinear. `imagenet_128` also takes
+`train_examples` (the first N train examples: the DiffAugment fork's
+`imagenet_128_0.5` / `_0.25`) and `train_flip`, and every ImageNet builder
+the fork's "zoomed" crop. Every builder takes `data_dir`
 (compare_gan's `--tfds_data_dir`) and `labels` (`@data.LabelOptions()`).
 
 Differences from compare_gan, on purpose:
@@ -101,11 +104,27 @@ def tfds_source(tfds_name: str, split: str, data_dir: str | None,
                            count=lambda: _split_size(tfds_name, split, data_dir))
 
 
+def first_examples(source: base.StreamSource, count: int, available: int) -> base.StreamSource:
+  """The first `count` examples of a stream (a new identity, so its own label caches).
+
+  Raises:
+    ValueError: if count is not in [1, available].
+  """
+  if not isinstance(count, int) or not 1 <= count <= available:
+    raise ValueError(f"train_examples must be an integer in [1, {available}] (the split's "
+                     f"size), got {count!r}.")
+  parent_open, parent_identity = source.open, source.identity
+  return dataclasses.replace(
+      source, open=lambda: parent_open().take(count), count=lambda: count, num_examples=count,
+      identity=None if parent_identity is None else lambda: f"{parent_identity()} first={count}")
+
+
 def tfds_dataset(name: str, tfds_name: str, splits: tuple[str, str],
                  shape: tuple[int, int, int], num_classes: int | None, fid_samples: int,
                  prepare: tuple[base.PrepareFn, base.PrepareFn], data_dir: str | None,
                  labels: LabelOptions | None, keep=None, label_fn=None,
-                 relabel: base.RelabelFn | None = None) -> base.Dataset:
+                 relabel: base.RelabelFn | None = None,
+                 train_examples: int | None = None) -> base.Dataset:
   """A TFDS dataset of compare_gan's catalogue.
 
   Args:
@@ -117,12 +136,17 @@ def tfds_dataset(name: str, tfds_name: str, splits: tuple[str, str],
     keep: train-only filter on raw examples (compare_gan's `_train_filter_fn`).
     label_fn: (label, index) -> label in both splits, before `labels`.
     relabel: (label, seed) -> label at every read, in both splits.
+    train_examples: the train split is its first N examples in TFDS order
+      (before `keep`, labels and label subsets).
   """
   has_labels = num_classes is not None
   train_source = tfds_source(tfds_name, splits[0], data_dir, has_labels)
+  if train_examples is not None:
+    train_source = first_examples(train_source, train_examples, _SIZES[(tfds_name, splits[0])])
   split_identity = train_source.identity
   # The dataset's name stands for its label_fn in cache keys of labels passes.
   train_source = dataclasses.replace(train_source, keep=keep, label_fn=label_fn,
+                                     num_examples=None if keep else train_source.num_examples,
                                      identity=lambda: f"{split_identity()} dataset={name}")
   eval_source = dataclasses.replace(tfds_source(tfds_name, splits[1], data_dir, has_labels),
                                     label_fn=label_fn)
@@ -130,7 +154,7 @@ def tfds_dataset(name: str, tfds_name: str, splits: tuple[str, str],
   filtered = train_source.keep is not None
   info = base.DatasetInfo(
       name=name, image_shape=shape, num_classes=num_classes,
-      num_train_examples=None if filtered else _SIZES[(tfds_name, splits[0])],
+      num_train_examples=None if filtered else train_examples or _SIZES[(tfds_name, splits[0])],
       num_eval_examples=_SIZES[(tfds_name, splits[1])], eval_test_samples=fid_samples,
       soft_labels=train_source.soft is not None)
   return base.Dataset(info=info, train=base.Split(train_source, prepare[0], relabel),

@@ -16,7 +16,7 @@ Two resizes on purpose:
 
 import tensorflow as tf
 
-CROP_METHODS = ("distorted", "random", "middle", "none")
+CROP_METHODS = ("distorted", "random", "middle", "zoomed", "none")
 
 # Leading bytes of the formats tf.io.decode_image reads.
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM")
@@ -144,7 +144,8 @@ def crop_imagenet(image: tf.Tensor, method: str, seed: tf.Tensor) -> tf.Tensor:
     image: float32 [H, W, 3].
     method: "distorted" (a square box covering 50-100% of the area, the train
       default), "random" (a random min(H, W) square), "middle" (the central
-      square, the eval default) or "none".
+      square, the eval default), "zoomed" (the DiffAugment fork's: a central
+      square covering 50-100% of the min(H, W) square, `zoomed_crop`) or "none".
     seed: int64 [2] stateless seed; only the random methods use it.
 
   Returns:
@@ -164,6 +165,27 @@ def crop_imagenet(image: tf.Tensor, method: str, seed: tf.Tensor) -> tf.Tensor:
     return tf.slice(image, tf.concat([offset, [0]], 0), tf.stack([side, side, shape[2]]))
   if method == "middle":
     return center_crop_square(image)
+  if method == "zoomed":
+    return zoomed_crop(image, seed)
   if method == "none":
     return image
   raise ValueError(f"crop method must be one of {CROP_METHODS}, got {method!r}")
+
+
+def zoomed_crop(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+  """A central square whose area is 50-100% of the min(H, W) square, stateless.
+
+  The crop of mit-han-lab/data-efficient-gans' compare_gan fork
+  (DiffAugment-biggan-imagenet/compare_gan/datasets.py at 0b63395, crop_method
+  "zoomed"): a square box is sampled inside the min(H, W) square as
+  "distorted" samples it, then only its size is kept and it is centred, so the
+  crop zooms into the image's middle by a random factor in [1, sqrt(2)].
+  """
+  shape = tf.shape(image)
+  side = tf.minimum(shape[0], shape[1])
+  _, size, _ = tf.image.stateless_sample_distorted_bounding_box(
+      tf.stack([side, side, shape[2]]), tf.zeros([0, 0, 4], tf.float32), seed=seed,
+      min_object_covered=0.1, aspect_ratio_range=[1.0, 1.0], area_range=[0.5, 1.0],
+      max_attempts=100, use_image_if_no_bounding_boxes=True)
+  begin = tf.concat([(shape[:2] - size[:2]) // 2, [0]], 0)
+  return tf.slice(image, begin, tf.concat([size[:2], [shape[2]]], 0))

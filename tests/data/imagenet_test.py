@@ -103,6 +103,36 @@ def test_train_and_eval_crops():
   assert len({d.mean().round(4) for d in distorted}) > 1  # the box moves with the seed
 
 
+def test_first_examples_subset_is_the_head_of_the_split_in_tfds_order():
+  # The DiffAugment fork's imagenet_128_0.5 / _0.25: ds.take(N) before any shuffle.
+  with tfds.testing.mock_data(as_dataset_fn=_sized_jpegs):
+    dataset = imagenet.imagenet_128(train_examples=3, train_crop="zoomed")
+    kept = [int(r["label"]) for r in dataset.train.source.canonical()]
+    train = np.concatenate([b["labels"] for b in
+                            pipeline.train_dataset(dataset, 3, shuffle_window=3).take(4)])
+    evaluation = [int(e["labels"]) for e in pipeline.eval_input(dataset)]
+  assert kept == [0, 1, 2] and set(train) == {0, 1, 2}
+  assert evaluation == [0, 1, 2, 3]  # eval is the whole validation split
+  assert dataset.info.num_train_examples == 3
+  assert "first=3" in dataset.train.source.identity()
+  with pytest.raises(ValueError, match=r"train_examples must be an integer in \[1, 1281167\]"):
+    imagenet.imagenet_128(train_examples=1_281_168)
+
+
+def test_train_flip_mirrors_some_training_images_and_never_eval_images():
+  image = np.zeros((64, 64, 3), np.uint8)
+  image[:, :16] = 255  # a white left edge
+  raw = {"image": tf.io.encode_png(image)}
+  seeds = [tf.constant([s, 0], tf.int64) for s in range(12)]
+  flipped = [imagenet.imagenet_prepare(64, "middle", flip=True)(raw, s).numpy() for s in seeds]
+  left = {bool(f[:, 0].mean() > 0.5) for f in flipped}
+  assert left == {True, False}  # some flipped, some not
+  for f in flipped:
+    assert f[:, 0].mean() > 0.5 or f[:, -1].mean() > 0.5
+  np.testing.assert_array_equal(
+      imagenet.imagenet_prepare(64, "middle", flip=True)(raw, seeds[3]), flipped[3])
+
+
 def test_bad_arguments():
   with pytest.raises(ValueError, match="resolution must be one of"):
     imagenet.imagenet_prepare(64, "middle")  # valid

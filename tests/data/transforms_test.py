@@ -127,6 +127,23 @@ def test_imagenet_crops():
     transforms.crop_imagenet(image, "center", seed)
 
 
+def test_zoomed_crop_is_a_centred_square_of_random_size():
+  # The DiffAugment fork's "zoomed": the box "distorted" would sample inside the
+  # min(H, W) square, moved to the centre.
+  image = tf.reshape(tf.range(40 * 60 * 3, dtype=tf.float32), [40, 60, 3])
+  sides = set()
+  for s in range(20):
+    seed = tf.constant([s, 3], tf.int64)
+    crop = transforms.crop_imagenet(image, "zoomed", seed)
+    np.testing.assert_array_equal(crop, transforms.crop_imagenet(image, "zoomed", seed))
+    side = crop.shape[0]
+    assert crop.shape == (side, side, 3) and 0.5 <= side * side / 40 ** 2 <= 1.0
+    top, left = (40 - side) // 2, (60 - side) // 2
+    np.testing.assert_array_equal(crop, image[top:top + side, left:left + side])
+    sides.add(side)
+  assert len(sides) > 3
+
+
 def test_transforms_inside_tf_data_match_eager():
   png = tf.io.encode_png(_rgb(12, 20))
   eager = transforms.fit_image(transforms.decode(png, 1), 8, 1)
