@@ -1,4 +1,4 @@
-r"""The numbers behind the README's "Scaling" section, from the shipped paper configs.
+r"""The numbers behind docs/scaling.md's "Projections", from the shipped paper configs.
 
     .venv/bin/python benchmarks/scaling.py [--configs imagenet128/biggan.gin ...]
         [--utilization 0.25 0.5]

@@ -35,7 +35,7 @@ from absl import logging as absl_logging
 
 VERBOSE_ENV = "COMPARE_GAN2_VERBOSE"
 VERBOSE_HELP = ("Show TensorFlow's start-up lines, its C++ INFO and WARNING logs and "
-                "library INFO logs (hidden by default, see README 'Console output').")
+                "library INFO logs (hidden by default, see docs/usage.md 'Console output').")
 
 _PREFIX = r"[IWEF]\d{4} \d\d:\d\d:[\d.]+ +\d+ "
 # Each line TensorFlow 2.21 writes on every start of a CPU-only machine, and why it is harmless.

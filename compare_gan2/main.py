@@ -29,7 +29,7 @@ counts); which checkpoints and waiting: `evaluation.EvalSchedule`. The flags
 (compare_gan's) override those bindings.
 
 Under --strategy=multi_worker every worker runs the same command on one
-model_dir; the chief alone writes files (README "Training on several hosts").
+model_dir; the chief alone writes files (docs/reliability.md "Training on several hosts").
 SIGTERM saves at the next loop boundary and exits with
 `preemption.EXIT_CODE` (42); rerunning resumes.
 

@@ -69,9 +69,9 @@ def run_steps_fn(gan: keras.Model, strategy: tf.distribute.Strategy,
 
   It is optimized without Grappler's remapper: on the train-step graph the
   remapper fails every time (TF 2.21 logs "E... remapper failed:
-  INVALID_ARGUMENT: Mutation::Apply error" and keeps the graph unfused; README
-  "Performance"), so it is switched off for these calls only: the same graph,
-  one error line fewer. Sampling and evaluation graphs, where it succeeds,
+  INVALID_ARGUMENT: Mutation::Apply error" and keeps the graph unfused;
+  docs/performance.md "Where the time goes now"), so it is switched off for these
+  calls only: the same graph, one error line fewer. Sampling and evaluation graphs, where it succeeds,
   keep it.
 
   Args:

@@ -63,7 +63,7 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace model_dir's checkpoi
                                flag_values=FLAGS)
 _VERBOSE = flags.DEFINE_bool(
     "verbose", False, "List every mapped variable; also shows TensorFlow's start-up and "
-    "library log lines (hidden by default, see README 'Console output').", flag_values=FLAGS)
+    "library log lines (hidden by default, see docs/usage.md 'Console output').", flag_values=FLAGS)
 
 
 def convert(model_dir: str, gin_configs: Sequence[str], bindings: Sequence[str] = (),

@@ -97,8 +97,9 @@ _NOTES = """\
 
 ### Differences that change numbers
 
-Each names the value it changes; the same list is in README.md
-("Differences from compare_gan") and in the module's docstring.
+Each names the value it changes; the same list is in
+[differences.md](differences.md#differences-from-compare_gan) and in the module's
+docstring.
 
 - **Rotated fakes take their own sampled labels** (`gans/ssgan.py`, SSGAN and
   S3GAN). compare_gan fed D the *real* labels for the rotated fake rows

@@ -17,8 +17,8 @@ has two such layers, D's d_conv4 (4x4 -> 2x2, 5x5 kernel) and G's g_dc1
 (2x2 -> 4x4): oneDNN's convolution kernels (TF's and PyTorch's alike) spent
 52% of the train step's op time on them for 32% of its FLOPs
 (benchmarks/profile_step.py, batch 64); as matrix products each layer's
-forward + backward takes a third of the time and the step 33% less (README
-"Performance").
+forward + backward takes a third of the time and the step 33% less
+(docs/performance.md "What each change bought").
 
 W is built from K by one product with a constant 0/1 matrix T [Q·P, KH·KW]
 (`tap_matrix`): W = T @ K, whose gradient is Tᵀ @ dW, so K's gradient needs

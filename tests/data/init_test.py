@@ -1,6 +1,6 @@
 """Tests for the compare_gan2.data package: gin wiring and the public surface.
 
-A gin file in the style of README.md's "Data" section picks the bundled
+A gin file in the style of docs/usage.md's "Data" section picks the bundled
 MNIST at 32x32 with 10% of its labels and configures the pipeline (seed, z);
 the objects built through gin carry those values.
 """

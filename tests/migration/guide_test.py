@@ -37,16 +37,16 @@ def test_guide_lists_every_compare_gan_name_and_value():
 
 def test_every_module_declaring_differences_is_in_both_lists():
   """A module whose docstrings have a "Differences from compare_gan" section is cited by
-  the guide's notes and by README.md's "Differences from compare_gan" list, which say
-  what number each difference changes."""
+  the guide's notes and by docs/differences.md's "Differences from compare_gan" list,
+  which say what number each difference changes."""
   package = ROOT / "compare_gan2"
   declaring = sorted(path.relative_to(package).as_posix() for path in package.rglob("*.py")
                      if "Differences from compare_gan" in path.read_text(encoding="utf-8")
                      and path.name != "guide.py")  # guide.py holds the list itself
   assert {"gans/ssgan.py", "gans/s3gan.py", "ops/layers.py"} <= set(declaring)
   notes = guide.render().split("## What changes on purpose")[1].split("\n## ")[0]
-  readme = (ROOT / "README.md").read_text(encoding="utf-8")
-  differences = readme.split("## Differences from compare_gan")[1].split("\n## ")[0]
+  page = (ROOT / "docs" / "differences.md").read_text(encoding="utf-8")
+  differences = page.split("\n## Differences from compare_gan\n")[1].split("\n## ")[0]
   for path in declaring:
     assert f"`{path}`" in notes, f"docs/MIGRATION.md's notes do not cite {path}"
-    assert f"`{path}`" in differences, f"README.md's Differences list does not cite {path}"
+    assert f"`{path}`" in differences, f"docs/differences.md's Differences list does not cite {path}"
