@@ -47,15 +47,12 @@ def imagenet_prepare(resolution: int, crop: str, flip: bool = False) -> base.Pre
     raise ValueError(f"crop method must be one of {transforms.CROP_METHODS}, got {crop!r}")
 
   def prepare(raw: base.RawElement, seed: tf.Tensor) -> tf.Tensor:
-    """The crop and the flip use `seed` (random methods only)."""
+    """The crop uses `seed` (random methods only)."""
     image = transforms.to_unit_float(transforms.decode(raw["image"], 3))
     image = transforms.legacy_resize(transforms.crop_imagenet(image, crop, seed), resolution)
-    if flip:
-      flip_seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 1)
-      image = tf.image.stateless_random_flip_left_right(image, flip_seed)
     return tf.ensure_shape(image, [resolution, resolution, 3])
 
-  return prepare
+  return named.flipped(prepare) if flip else prepare
 
 
 def min_side(contents: tf.Tensor) -> tf.Tensor:

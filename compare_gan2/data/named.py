@@ -51,6 +51,7 @@ TFDS's `manual_dir`; reading already-prepared data needs neither.
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -104,27 +105,54 @@ def tfds_source(tfds_name: str, split: str, data_dir: str | None,
                            count=lambda: _split_size(tfds_name, split, data_dir))
 
 
-def first_examples(source: base.StreamSource, count: int, available: int) -> base.StreamSource:
-  """The first `count` examples of a stream (a new identity, so its own label caches).
+def subset_examples(source: base.StreamSource, count: int, available: int,
+                    seed: int | None = None) -> base.StreamSource:
+  """`count` examples of a stream: its first ones, or a seeded uniform choice.
+
+  Args:
+    source: the full split.
+    count: how many examples to keep, in [1, available].
+    available: the split's size.
+    seed: None keeps the first `count` in canonical order (the DiffAugment
+      fork's ImageNet subsets, `ds.take(N)`); an int keeps
+      `numpy.random.RandomState(seed).choice(available, count, replace=False)`
+      as the DiffAugment authors' CIFAR subsets do (data-efficient-gans
+      DiffAugment-biggan-cifar/datasets.py at 0b63395). Their indices address
+      the CIFAR pickle files' order, not TFDS's, so the same seed picks other
+      images here: same size and sampling, not the same set.
+
+  Returns:
+    A source that is the subset, canonical indices 0..count-1 in the split's
+    order (label subsets and caches treat it as a split of its own).
 
   Raises:
     ValueError: if count is not in [1, available].
   """
-  if not isinstance(count, int) or not 1 <= count <= available:
+  if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= available:
     raise ValueError(f"train_examples must be an integer in [1, {available}] (the split's "
                      f"size), got {count!r}.")
-  parent_open, parent_identity = source.open, source.identity
-  return dataclasses.replace(
-      source, open=lambda: parent_open().take(count), count=lambda: count, num_examples=count,
-      identity=None if parent_identity is None else lambda: f"{parent_identity()} first={count}")
+  parent_identity = source.identity
+  identity = None if parent_identity is None else (
+      lambda: f"{parent_identity()} examples={count} subset_seed={seed}")
+  parent_open = source.open
+  if seed is None:
+    subset_open = lambda: parent_open().take(count)  # noqa: E731
+  else:
+    chosen = np.zeros([available], bool)
+    chosen[np.random.RandomState(seed).choice(available, count, replace=False)] = True
+    mask = tf.constant(chosen)
+    subset_open = lambda: parent_open().enumerate().filter(  # noqa: E731
+        lambda index, raw: tf.gather(mask, index)).map(lambda index, raw: raw)
+  return dataclasses.replace(source, open=subset_open, count=lambda: count,
+                             num_examples=None if source.keep else count, identity=identity)
 
 
 def tfds_dataset(name: str, tfds_name: str, splits: tuple[str, str],
                  shape: tuple[int, int, int], num_classes: int | None, fid_samples: int,
                  prepare: tuple[base.PrepareFn, base.PrepareFn], data_dir: str | None,
                  labels: LabelOptions | None, keep=None, label_fn=None,
-                 relabel: base.RelabelFn | None = None,
-                 train_examples: int | None = None) -> base.Dataset:
+                 relabel: base.RelabelFn | None = None, train_examples: int | None = None,
+                 train_subset_seed: int | None = None) -> base.Dataset:
   """A TFDS dataset of compare_gan's catalogue.
 
   Args:
@@ -136,13 +164,14 @@ def tfds_dataset(name: str, tfds_name: str, splits: tuple[str, str],
     keep: train-only filter on raw examples (compare_gan's `_train_filter_fn`).
     label_fn: (label, index) -> label in both splits, before `labels`.
     relabel: (label, seed) -> label at every read, in both splits.
-    train_examples: the train split is its first N examples in TFDS order
-      (before `keep`, labels and label subsets).
+    train_examples, train_subset_seed: train on N examples only (before
+      `keep`, labels and label subsets): `subset_examples`.
   """
   has_labels = num_classes is not None
   train_source = tfds_source(tfds_name, splits[0], data_dir, has_labels)
   if train_examples is not None:
-    train_source = first_examples(train_source, train_examples, _SIZES[(tfds_name, splits[0])])
+    train_source = subset_examples(train_source, train_examples,
+                                   _SIZES[(tfds_name, splits[0])], train_subset_seed)
   split_identity = train_source.identity
   # The dataset's name stands for its label_fn in cache keys of labels passes.
   train_source = dataclasses.replace(train_source, keep=keep, label_fn=label_fn,
@@ -190,10 +219,34 @@ def _cifar_prepare(raw: base.RawElement, seed: tf.Tensor) -> tf.Tensor:
 
 
 @_register
-def cifar10(data_dir: str | None = None, labels: LabelOptions | None = None) -> base.Dataset:
-  """CIFAR-10 from TFDS (`datasets.py:360-371`): 32×32×3, 10 classes."""
+def cifar10(data_dir: str | None = None, labels: LabelOptions | None = None,
+            train_examples: int | None = None, train_subset_seed: int | None = None,
+            train_flip: bool = False) -> base.Dataset:
+  """CIFAR-10 from TFDS (`datasets.py:360-371`): 32×32×3, 10 classes.
+
+  Args:
+    data_dir, labels: as every builder.
+    train_examples, train_subset_seed: train on a subset (`subset_examples`);
+      the DiffAugment paper's 10% / 20% CIFAR-10 are 5,000 / 10,000 examples
+      drawn with seed 0.
+    train_flip: random left-right flips of training images (BigGAN-PyTorch's
+      `--mirror_augment`, which the DiffAugment CIFAR runs use).
+  """
+  train_prepare = flipped(_cifar_prepare) if train_flip else _cifar_prepare
   return tfds_dataset("cifar10", "cifar10", ("train", "test"), (32, 32, 3), 10, 10_000,
-                (_cifar_prepare, _cifar_prepare), data_dir, labels)
+                      (train_prepare, _cifar_prepare), data_dir, labels,
+                      train_examples=train_examples, train_subset_seed=train_subset_seed)
+
+
+def flipped(prepare: base.PrepareFn) -> base.PrepareFn:
+  """`prepare`, then a random left-right flip keyed by the example's seed."""
+
+  def prepare_and_flip(raw: base.RawElement, seed: tf.Tensor) -> tf.Tensor:
+    image = prepare(raw, seed)
+    flip_seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 1)
+    return tf.image.stateless_random_flip_left_right(image, flip_seed)
+
+  return prepare_and_flip
 
 
 def _celeba_prepare(raw: base.RawElement, seed: tf.Tensor) -> tf.Tensor:

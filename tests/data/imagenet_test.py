@@ -114,7 +114,7 @@ def test_first_examples_subset_is_the_head_of_the_split_in_tfds_order():
   assert kept == [0, 1, 2] and set(train) == {0, 1, 2}
   assert evaluation == [0, 1, 2, 3]  # eval is the whole validation split
   assert dataset.info.num_train_examples == 3
-  assert "first=3" in dataset.train.source.identity()
+  assert "examples=3 subset_seed=None" in dataset.train.source.identity()
   with pytest.raises(ValueError, match=r"train_examples must be an integer in \[1, 1281167\]"):
     imagenet.imagenet_128(train_examples=1_281_168)
 

@@ -180,3 +180,30 @@ def test_tfds_label_subset_is_exact_per_class_on_two_replicas(tmp_path, two_repl
   epoch = np.concatenate(two)  # 5 steps of 8: the 40 examples once
   np.testing.assert_array_equal(np.bincount(epoch[epoch >= 0], minlength=10),
                                 np.floor(0.25 * np.bincount(true, minlength=10) + 0.5))
+
+
+def test_cifar10_seeded_subset_is_a_split_of_its_own_with_numpys_choice():
+  # The DiffAugment authors' 10% CIFAR-10: RandomState(0).choice(50000, 5000, replace=False).
+  chosen = sorted(np.random.RandomState(0).choice(50_000, 3, replace=False))
+  with tfds.testing.mock_data(num_examples=50_000):
+    full = named.cifar10()
+    subset = named.cifar10(train_examples=3, train_subset_seed=0)
+    images = {int(r["index"]): r["image"].numpy()
+              for r in full.train.source.canonical() if int(r["index"]) in chosen}
+    kept = list(subset.train.source.canonical())
+  assert [int(r["index"]) for r in kept] == [0, 1, 2]  # renumbered: the subset is the split
+  assert [r["image"].numpy() for r in kept] == [images[c] for c in chosen]
+  assert subset.info.num_train_examples == 3 and subset.train.source.length == 3
+  assert "examples=3 subset_seed=0" in subset.train.source.identity()
+  with pytest.raises(ValueError, match=r"train_examples must be an integer in \[1, 50000\]"):
+    named.cifar10(train_examples=0)
+
+
+def test_cifar10_train_flip_flips_training_images_only():
+  image = np.zeros((32, 32, 3), np.uint8)
+  image[:, :8] = 255
+  raw = {"image": image}
+  prepare = named.flipped(lambda raw, seed: tf.cast(raw["image"], tf.float32) / 255.0)
+  flips = {bool(prepare(raw, tf.constant([s, 1], tf.int64)).numpy()[:, 0].mean() < 0.5)
+           for s in range(12)}
+  assert flips == {True, False}
