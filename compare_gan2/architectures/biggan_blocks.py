@@ -1,7 +1,7 @@
 """Residual blocks of BigGAN and BigGAN-deep, and the pieces both families share.
 
 Brock et al. 2019 (arXiv 1809.11096), Fig. 15-16, as compare_gan re-implements
-them (COMPARE_GAN.md part 1, §1.18, §1.19, §3.8, §3.9):
+them (`resnet_biggan.py`, `resnet_biggan_deep.py`):
 
 - `BigGanResNetBlock` (compare_gan `resnet_biggan.py:80-151`): bn1, [ln1], ReLU,
   conv1 3x3, bn2, [ln2], ReLU, conv2 3x3, plus an optional **1x1** conv shortcut;
@@ -303,7 +303,7 @@ def with_attention(blocks: Sequence[keras.layers.Layer], names: Sequence[str],
 
   The first is named `non_local_block` as compare_gan's only scope; further ones
   get `non_local_block_1`, ... and their own weights (compare_gan would reuse one
-  scope, i.e. share or clash, arch_ops.py:709; COMPARE_GAN.md §3.8).
+  scope, i.e. share or clash, arch_ops.py:709).
   """
   body = []
   for block in blocks:
