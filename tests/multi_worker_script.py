@@ -2,7 +2,7 @@
 
 Usage: multi_worker_script.py OUT.npz STRATEGY. Trains the tiny ModularGAN for
 3 steps on fixed global batches with its own `strategy.run` loop (Keras `fit`
-fails under MultiWorkerMirroredStrategy, ENVIRONMENT.md §9) and saves the
+fails under MultiWorkerMirroredStrategy, docs/design.md §4) and saves the
 weights and logged losses.
 """
 

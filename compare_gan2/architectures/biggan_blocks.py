@@ -92,7 +92,7 @@ class _BlockBase(_ConfiguredLayer):
 
 @keras.saving.register_keras_serializable(package="compare_gan2.biggan_blocks")
 class BigGanResNetBlock(_BlockBase):
-  """BigGAN residual block (compare_gan `resnet_biggan.py:80-151`, §1.18).
+  """BigGAN residual block (compare_gan `resnet_biggan.py:80-151`).
 
   Weights are created in compare_gan's order: bn1, ln1, conv1, bn2, ln2, conv2,
   shortcut (the shortcut last, unlike the SNGAN ResNetBlock).
@@ -234,7 +234,7 @@ class DeepShortcut(_BlockBase):
 
 @keras.saving.register_keras_serializable(package="compare_gan2.biggan_blocks")
 class BigGanDeepResNetBlock(_BlockBase):
-  """BigGAN-deep bottleneck block (compare_gan `resnet_biggan_deep.py:61-179`, §1.19).
+  """BigGAN-deep bottleneck block (compare_gan `resnet_biggan_deep.py:61-179`).
 
   Weights in compare_gan's order: conv1/{bn, 1x1_conv}, conv2/{bn, 3x3_conv},
   conv3/{bn, 3x3_conv}, conv4/{bn, 1x1_conv}, shortcut/add_channels. All convs
