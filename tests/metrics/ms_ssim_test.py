@@ -68,7 +68,7 @@ def test_compute_msssim_pins_compare_gan_constant_images():
 
 
 def test_multiscale_ssim_pins_pairwise_values():
-  """compare_gan's compute_msssim: pairs (1, .7) -> 0.998492, (1, 0) -> 0.981112, (.7, 0) -> 0.990362."""
+  """compute_msssim pairs: (1, .7) -> 0.998492, (1, 0) -> 0.981112, (.7, 0) -> 0.990362."""
   images = _constant_images()
   pairs = {(0, 1): 0.998492, (0, 2): 0.981112, (1, 2): 0.990362}
   for (i, j), want in pairs.items():
