@@ -37,7 +37,7 @@ def test_pinned_values_with_numpy_seed_zero(dim, want):
 
 
 def test_global_rng_by_default_as_compare_gan():
-  """seed=None draws seed rows from NumPy's global RNG: np.random.seed(0) gives compare_gan's values."""
+  """seed=None uses NumPy's global RNG: np.random.seed(0) reproduces compare_gan's values."""
   np.random.seed(0)
   got = fractal_dimension.compute_fractal_dimension(np.random.uniform(size=(10000, 1)))
   assert got == pytest.approx(0.986364, abs=1e-5)
