@@ -165,7 +165,7 @@ def test_features_are_relu_then_mean_pooled():
 
 
 def test_dynamic_batch_under_tf_function():
-  """compare_gan reshapes with the static batch size (Addenda 1); we do not."""
+  """compare_gan reshapes with the static batch size (resnet_stl.py:50-53); we do not."""
   g = resnet_stl.Generator(ch=2, z_dim=8)
   traced = tf.function(g, input_signature=[tf.TensorSpec((None, 8))])
   assert traced(tf.zeros([3, 8])).shape == (3, 48, 48, 3)
