@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # oneDNN is off by default on CPUs without AVX-512 and is 4x faster on ours
-# (../shared/ENVIRONMENT.md §6); it must be set before TensorFlow is imported.
+# (docs/design.md §7); it must be set before TensorFlow is imported.
 export TF_ENABLE_ONEDNN_OPTS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 

@@ -16,7 +16,7 @@ def _version() -> str:
 
 
 # One line per dependency, pinned to the release line the project is tested on
-# (see ../shared/ENVIRONMENT.md for the measured stack).
+# (see docs/design.md for the measured behaviours the code relies on).
 INSTALL_REQUIRES = [
     "tensorflow>=2.21.0,<2.22",
     "keras>=3.15.1,<3.16",

@@ -12,7 +12,7 @@ global batch 64 for:
 Each round times `--batches` batches after 5 warm-up batches on a fresh
 iterator; the table gives the median round. For scale, a DCGAN 32x32 training
 step at batch 64 takes about 0.83 s on this kind of 2-core CPU (about 77
-images/s, ../shared/ENVIRONMENT.md §6), so the pipeline only has to stay
+images/s, docs/design.md §7), so the pipeline only has to stay
 above that while sharing the cores with training.
 """
 

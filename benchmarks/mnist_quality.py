@@ -10,9 +10,9 @@ wrote. Methods, all with the demo's InfoGAN networks, loss, optimizers and
 batch (gin_configs/mnist/):
 - plain: infogan.gin, the demo (ModularGAN).
 - ssgan: ssgan.gin, Chen et al. 2019, "Self-Supervised GANs via Auxiliary
-  Rotation Loss" (CVPR; METHODS.md §2.1; compare_gan gans/ssgan.py).
+  Rotation Loss" (CVPR; arXiv 1811.11212 §3; compare_gan gans/ssgan.py).
 - msgan: msgan.gin, Tran et al. 2019, "Self-supervised GAN: Analysis and
-  Improvement with Multi-class Minimax Game" (NeurIPS; METHODS.md §3.3).
+  Improvement with Multi-class Minimax Game" (NeurIPS; arXiv 1911.06997 §3).
 Equal G steps for all. Seed s sets, together, the initial weights (--seed s:
 the same G and D weights for every method, the rotation head comes after
 them), the GAN's draws of z (`gans.<Class>.seed = s`) and the data order

@@ -3,7 +3,7 @@
 import os as _os
 
 # oneDNN is off by default on CPUs without AVX-512 and is 4x faster there
-# (ENVIRONMENT.md §6). It only takes effect if set before TensorFlow loads, and
+# (docs/design.md §7). It only takes effect if set before TensorFlow loads, and
 # a value the user chose is kept.
 _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 

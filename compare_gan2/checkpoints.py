@@ -1,7 +1,7 @@
 """Checkpoints of a GAN run: G, D, the EMA twin, both optimizers and the step.
 
-compare_gan saved `model.ckpt-<G step>` with every variable (COMPARE_GAN.md
-part 2, §5.5). Here a `tf.train.Checkpoint` holds the networks and optimizers
+compare_gan saved `model.ckpt-<G step>` with every variable (its
+`hooks.py:28-46`). Here a `tf.train.Checkpoint` holds the networks and optimizers
 (whose `iterations` are the D and G step counters); the input position needs
 no state because the data order is a pure function of (seed, step).
 `tf.train.CheckpointManager` writes `ckpt-<G step>` files and only then
@@ -151,7 +151,7 @@ def restore_newest(gan: keras.Model, model_dir: str, keep: int = 3, allow_fresh_
   """Restores the newest readable checkpoint of model_dir; returns its manager and G step.
 
   The GAN must be built (`build_networks`) first, so every saved value has a
-  variable to go to and the restore can be checked exactly (ENVIRONMENT.md §3).
+  variable to go to and the restore can be checked exactly (docs/design.md §6).
   Unreadable checkpoints newer than the restored one are moved to
   model_dir/unreadable/<n>/ with a warning; the index is rewritten without them.
 

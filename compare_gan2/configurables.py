@@ -1,6 +1,6 @@
 """Registers every compare_gan2 component with gin; import it before parsing.
 
-This is the project's one registration module (DESIGN.md §3). Importing it
+This is the project's one registration module (docs/design.md §3). Importing it
 registers, under stable names:
 - losses (`@losses.hinge`, ...) and penalties (`@penalties.wgan_gp`, ...);
 - ops: `@ops.weight_initializer()`, `@ops.SpectralNormConfig()`, the layers

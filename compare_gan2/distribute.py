@@ -9,8 +9,8 @@ One resolver for every topology compare_gan2 runs on:
 | "multi_worker"  | MultiWorkerMirroredStrategy                      | TF_CONFIG in the environment   |
 | "tpu"           | TPUStrategy via TPUClusterResolver               | --tpu (name, grpc:// address or "local") |
 
-The training loop drives `train_step` with `strategy.run` itself (ENVIRONMENT.md
-§9): Keras `fit` fails under MultiWorkerMirroredStrategy, and TPUs want many
+The training loop drives `train_step` with `strategy.run` itself (docs/design.md
+§4): Keras `fit` fails under MultiWorkerMirroredStrategy, and TPUs want many
 steps per host call anyway.
 
 Under MultiWorkerMirroredStrategy every worker runs the same program; the

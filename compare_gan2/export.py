@@ -4,8 +4,8 @@ compare_gan exported every evaluated checkpoint as a TF-Hub module whose "gen"
 signature takes `z` float32 [B, z_dim] (plus `labels` int32 [B], one-hot inside,
 for conditional models) and returns `generated`, images in [0, 1], from the
 EMA weights when `g_use_ema` and with `is_training=False`
-(`gans/modular_gan.py:225-306`, COMPARE_GAN.md part 3 §2.3); its colabs load
-that module and sample from it (§5). `export_generator` writes the same
+(`gans/modular_gan.py:225-306`); its colabs load
+that module and sample from it (`colabs/s3gan_demo.ipynb`). `export_generator` writes the same
 signature as a TF2 SavedModel ("serving_default" and "generate"), loadable with
 `tf.saved_model.load` or `tensorflow_hub.load`, plus:
 
@@ -35,7 +35,7 @@ SIGNATURES = ("serving_default", "generate")
 
 
 def _network(gan: keras.Model, use_ema: bool) -> keras.Model:
-  # The EMA twin is what compare_gan exported when g_use_ema (§2.3).
+  # The EMA twin is what compare_gan exported when g_use_ema (modular_gan.py:264-285).
   return gan.ema.generator if use_ema and gan.ema is not None else gan.generator
 
 
@@ -148,7 +148,7 @@ def live_generator(gan: keras.Model, use_ema: bool = True) -> LiveGenerator:
 
 
 def _export_module(gan: keras.Model, use_ema: bool) -> tuple[tf.Module, dict]:
-  """The module to save and its signatures (compare_gan's "gen", §2.3)."""
+  """The module to save and its signatures (compare_gan's "gen")."""
   network, z_fn = _network(gan, use_ema), gan.z_fn
   z_dim = gan.generator.z_dim
   classes = gan.num_classes if gan.conditional else 0

@@ -1,4 +1,4 @@
-"""GAN losses with compare_gan's formulas (COMPARE_GAN.md part 2, §1).
+"""GAN losses with compare_gan's formulas (compare_gan `gans/loss_lib.py`).
 
 Each loss maps the discriminator's logits on real and fake images, both of
 shape [N, 1], to a `GanLosses`. Means run over every element. The D and G

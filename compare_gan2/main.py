@@ -5,7 +5,7 @@ r"""Runs a gin-configured experiment: `python -m compare_gan2.main` / `compare_g
       --gin_bindings='train_lib.train.global_batch_size = 32' \
       [--schedule=train] [--strategy=mirrored] [--tpu=NAME]
 
-compare_gan's flags (`main.py`, COMPARE_GAN.md part 2, §5.1): --model_dir,
+compare_gan's flags (`main.py`): --model_dir,
 --gin_config and --gin_bindings (both repeatable), --schedule. Added:
 --strategy and --tpu choose the topology (compare_gan2.distribute), --seed the
 initial weights (compare_gan's run_config.tf_random_seed). The

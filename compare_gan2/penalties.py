@@ -1,4 +1,4 @@
-"""Discriminator penalties with compare_gan's sampling (COMPARE_GAN.md part 2, §2).
+"""Discriminator penalties with compare_gan's sampling (compare_gan `gans/penalty_lib.py`).
 
 Every penalty has one signature,
 

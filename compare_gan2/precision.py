@@ -1,7 +1,7 @@
 """Mixed precision: one gin switch for the compute dtype, and loss scaling for float16.
 
-compare_gan trained in float32 only (its TPU runs kept float32 activations,
-COMPARE_GAN.md part 2, §3.6). Here a run may compute in bfloat16 (TPU) or
+compare_gan trained in float32 only (its TPU runs kept float32
+activations). Here a run may compute in bfloat16 (TPU) or
 float16 (GPU) while every variable stays float32 (Micikevicius et al. 2018,
 "Mixed Precision Training", §3.1: fp32 master weights), through the Keras global
 dtype policy:

@@ -4,7 +4,7 @@ Every configurable goes through `register` (functions and plain classes, left
 unchanged so direct Python calls ignore gin) or `register_external` (Keras
 classes and third-party callables). `@gin.configurable` must never decorate a
 Keras class: gin swaps `__init__` for a `*args, **kwargs` wrapper and Keras'
-`Operation.__new__` then fails (ENVIRONMENT.md §4). `register_external` gives a
+`Operation.__new__` then fails (docs/design.md §3). `register_external` gives a
 dynamic subclass instead, which Keras accepts.
 
 The registry also records what it registered, so `tools/list_configurables`

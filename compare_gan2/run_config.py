@@ -3,7 +3,7 @@
 A run records its config in `model_dir/operative_config.gin`
 (train_lib.write_operative_config, after the first training call of every
 start; compare_gan kept one `operative_config-<step>.gin` per start,
-COMPARE_GAN.md part 2, §5.8). Before a restarted run trains or evaluates,
+`runner_lib.py`). Before a restarted run trains or evaluates,
 `check_resume` compares that record with the new config:
 
 - harmless: the schedule (`train_lib.Schedule.*`, `train_lib.train.schedule`),
@@ -22,8 +22,8 @@ COMPARE_GAN.md part 2, §5.8). Before a restarted run trains or evaluates,
   `--allow_config_change` (then a warning).
 
 How the comparison is made. compare_gan's runner parsed operative configs into
-{"selector.arg": value} for its results table (runner_lib.py:58-69,
-COMPARE_GAN.md part 2, §5.6); here gin's own parser does it, keeping scopes.
+{"selector.arg": value} for its results table (runner_lib.py:58-69);
+here gin's own parser does it, keeping scopes.
 The new run's operative config only exists after gin has built the GAN and
 dataset, i.e. after training started, and rebuilding just to compare would
 cost a full construction (and an image folder's validation). So both sides

@@ -6,7 +6,7 @@ BigGAN-PyTorch (`utils.sample_sheet`, `utils.interp_sheet`) offer, on the
 live GAN (`export.live_generator`) and on an export (`export.load_generator`).
 
 Images become uint8 as compare_gan's colabs convert them,
-`np.uint8(np.clip(256 * x, 0, 255))` (COMPARE_GAN.md part 3 §5): 256 equal
+`np.uint8(np.clip(256 * x, 0, 255))` (`colabs/s3gan_demo.ipynb`): 256 equal
 bins of [0, 1], i.e. floor(256 x) with x = 1 mapped to 255, not round(255 x).
 
 Seeds: an integer `seed` makes every function deterministic; z comes from
@@ -124,7 +124,7 @@ def sample_sheet(gen: export.SamplingGenerator, rows: int, columns: int, seed: i
     seed: seed of z (and of random labels).
     truncation: truncation threshold (see `truncated_z`), None for plain z.
     labels: for conditional generators: None for uniformly random classes
-      (as compare_gan's evaluation draws them, §2.3), one class for all, or
+      (as compare_gan's evaluation draws them), one class for all, or
       rows*columns classes in row-major order.
   """
   _check_positive(rows=rows, columns=columns)
@@ -157,7 +157,7 @@ def interpolation_weights(a: np.ndarray, z_a: np.ndarray, z_b: np.ndarray,
 
   - "lerp": u = 1 - a, v = a.
   - "compare_gan": the colabs' variance-preserving ((1-a)A + aB)/sqrt(a^2 + (1-a)^2)
-    (COMPARE_GAN.md part 3 §5).
+    (compare_gan `colabs/s3gan_demo.ipynb`).
   - "slerp": spherical, u = sin((1-a)W)/sin W, v = sin(aW)/sin W with W the
     angle between A and B (Shoemake 1985; White 2016, "Sampling generative
     networks"); lerp when A and B are (anti)parallel.

@@ -1,11 +1,11 @@
 """Rotation self-supervision: rotated batches, the D rotation head, its losses.
 
 compare_gan `gans/utils.py:38-50` (rotation helper) and `gans/ssgan.py:80-102,
-197-216` (head and loss); COMPARE_GAN.md part 2, §4.1. Label k means a rotation
+197-216` (head and loss). Label k means a rotation
 by k·90° counter-clockwise, i.e. `np.rot90(x, k, axes=(1, 2))` on NHWC images.
 Used by SSGAN (Chen et al. 2019, "Self-Supervised GANs via Auxiliary Rotation
 Loss") and MSGAN (Tran et al. 2019, "Self-supervised GAN: Analysis and
-Improvement with Multi-class Minimax Game"); METHODS.md §2-3.
+Improvement with Multi-class Minimax Game"); arXiv 1811.11212 §3, 1911.06997 §3.
 """
 
 import keras

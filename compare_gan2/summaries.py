@@ -1,7 +1,7 @@
 """What a run shows while it trains: TensorBoard scalars, image grids, progress.
 
 compare_gan wrote `loss/d_{i}`, `loss/g` and image grids of real and fake
-images through TPU host calls (COMPARE_GAN.md part 2, §3.11). Here the logged
+images through TPU host calls (`tpu/tpu_summaries.py`). Here the logged
 values are the GAN's Mean trackers, averaged over the steps since the last
 write, plus learning rates and steps/s; sample grids of a fixed z (one row per
 class when conditional) also go to `model_dir/samples/step_<N>.png`.

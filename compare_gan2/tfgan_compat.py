@@ -2,7 +2,7 @@
 
 `import tensorflow_gan` fails on TF >= 2.16: its package `__init__` imports the
 estimator and training modules, which subclass `tf.estimator.SessionRunHook`,
-and `tf.estimator` is gone (ENVIRONMENT.md §8). The metric and tensor-loss code
+and `tf.estimator` is gone (docs/design.md §8). The metric and tensor-loss code
 (`tensorflow_gan.python.eval`, `tensorflow_gan.python.losses`) does not need
 estimators. This module loads only those subpackages, by registering empty
 parent packages that point at TF-GAN's own directories, so nothing of

@@ -1,10 +1,10 @@
 """The training loop: restore, run `train_step` under any strategy, save, log.
 
-compare_gan ran a TPUEstimator (COMPARE_GAN.md part 2, §3.7-3.8, §5.5). Here the
+compare_gan ran a TPUEstimator (`runner_lib.py`, `gans/modular_gan.py:512-604`). Here the
 host loop calls one `tf.function` that runs `steps_per_loop` steps through
 `strategy.run(gan.train_step, ...)` (compare_gan's iterations_per_loop). The
 same path serves the default, Mirrored, MultiWorkerMirrored and TPU strategies;
-Keras `fit` fails under MultiWorkerMirroredStrategy (ENVIRONMENT.md §9).
+Keras `fit` fails under MultiWorkerMirroredStrategy (docs/design.md §4).
 
 A step is one G update with its disc_iters D updates (compare_gan's
 `training_steps` counts G updates too). Checkpoints are `ckpt-<step>` in

@@ -1,4 +1,4 @@
-"""Enforces the dependency direction of DESIGN.md §3 by parsing imports.
+"""Enforces the dependency direction of docs/design.md §2 by parsing imports.
 
 ops <- {losses, penalties} <- (later: gans <- train/eval) <- tools; the
 registry is at the bottom and configurables on top; FLAGS live in tools/ only.

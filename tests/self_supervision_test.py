@@ -1,7 +1,7 @@
 """Tests for compare_gan2.self_supervision: rotations, the head, the losses.
 
-Rotations are pinned to np.rot90 (compare_gan verified its helper against it,
-COMPARE_GAN.md §4.1), the cross-entropy to a NumPy log(softmax + 1e-10).
+Rotations are pinned to np.rot90 (what compare_gan's `gans/utils.py:38-50`
+computes), the cross-entropy to a NumPy log(softmax + 1e-10).
 """
 
 import keras

@@ -6,7 +6,7 @@ r"""Computes and caches the real-data features FID, KID and PRD compare against.
       [--gin_config=experiment.gin] [--gin_bindings=...]
 
 Reads the first N images of the dataset's eval split (compare_gan's protocol:
-N = `eval_test_samples`; COMPARE_GAN.md part 3, §2.5), runs the extractor
+N = `eval_test_samples`, `eval_gan_lib.py:185-191`), runs the extractor
 (default: the one `evaluation.Evaluator.extractor` binds, else Inception), and
 writes features, logits, labels and TTUR's `mu`/`sigma` to an .npz in the
 cache that evaluation reads (evaluation/real_stats.py), so an evaluation job on

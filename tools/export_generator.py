@@ -8,7 +8,7 @@ r"""Exports a training run's generator, from any checkpoint, as a SavedModel.
 The GAN is rebuilt from model_dir/operative_config.gin (plus --gin_bindings),
 the checkpoint (default: the newest) restored, and the generator written with
 compare_gan2.export.export_generator: the EMA weights when the run keeps them
-(compare_gan exported those, COMPARE_GAN.md part 3 §2.3) unless --no_ema. The
+(compare_gan exported those, `gans/modular_gan.py:225-306`) unless --no_ema. The
 default export_dir is model_dir/export/<step> (compare_gan: model_dir/tfhub/<step>).
 Load it with `compare_gan2.export.load_generator`, `tf.saved_model.load` or
 `tensorflow_hub.load`. Errors exit with status 1 and a one-paragraph message

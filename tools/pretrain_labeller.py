@@ -5,7 +5,7 @@ r"""Pre-trains the S²L labeller and writes soft labels and/or k-means cluster l
       [--gin_bindings='pretraining.cluster.num_clusters = 50']
 
 Lucic et al. 2019, "High-Fidelity Image Generation With Fewer Labels"
-(METHODS.md §5.1): trains a feature extractor F with rotation
+(arXiv 1903.02271, §3.1): trains a feature extractor F with rotation
 self-supervision (eq. (1)) and, on the labelled k% of the dataset, a linear
 classifier jointly with weight γ = 0.5 (eq. (2)); then writes, in
 --output_dir:

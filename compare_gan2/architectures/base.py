@@ -1,6 +1,6 @@
 """The generator/discriminator contract every architecture follows.
 
-compare_gan `architectures/abstract_arch.py` (COMPARE_GAN.md part 1, §0, §2):
+compare_gan `architectures/abstract_arch.py:49-146`:
 
 - A generator maps (z [B, z_dim], y [B, num_classes] one-hot or None) to images
   [B, H, W, C] in [0, 1].
@@ -308,7 +308,7 @@ def deserialize_norm_class(name: "str | NormClass") -> NormClass:
 
 
 # Keras forbids "/" in a variable name, so a few compare_gan scopes collapse
-# into the variable name; these suffixes restore them (COMPARE_GAN.md §1.6-1.10).
+# into the variable name; these suffixes restore them (arch_ops.py:66-535).
 _SUFFIX_MAP = {"u_var": "kernel/u_var", "accu_mean": "accu/accu_mean",
                "accu_variance": "accu/accu_variance", "accu_counter": "accu/accu_counter",
                "update_accus": "accu/update_accus"}

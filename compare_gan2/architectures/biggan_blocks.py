@@ -1,7 +1,7 @@
 """Residual blocks of BigGAN and BigGAN-deep, and the pieces both families share.
 
 Brock et al. 2019 (arXiv 1809.11096), Fig. 15-16, as compare_gan re-implements
-them (COMPARE_GAN.md part 1, §1.18, §1.19, §3.8, §3.9):
+them (`resnet_biggan.py`, `resnet_biggan_deep.py`):
 
 - `BigGanResNetBlock` (compare_gan `resnet_biggan.py:80-151`): bn1, [ln1], ReLU,
   conv1 3x3, bn2, [ln2], ReLU, conv2 3x3, plus an optional **1x1** conv shortcut;
@@ -92,7 +92,7 @@ class _BlockBase(_ConfiguredLayer):
 
 @keras.saving.register_keras_serializable(package="compare_gan2.biggan_blocks")
 class BigGanResNetBlock(_BlockBase):
-  """BigGAN residual block (compare_gan `resnet_biggan.py:80-151`, §1.18).
+  """BigGAN residual block (compare_gan `resnet_biggan.py:80-151`).
 
   Weights are created in compare_gan's order: bn1, ln1, conv1, bn2, ln2, conv2,
   shortcut (the shortcut last, unlike the SNGAN ResNetBlock).
@@ -234,7 +234,7 @@ class DeepShortcut(_BlockBase):
 
 @keras.saving.register_keras_serializable(package="compare_gan2.biggan_blocks")
 class BigGanDeepResNetBlock(_BlockBase):
-  """BigGAN-deep bottleneck block (compare_gan `resnet_biggan_deep.py:61-179`, §1.19).
+  """BigGAN-deep bottleneck block (compare_gan `resnet_biggan_deep.py:61-179`).
 
   Weights in compare_gan's order: conv1/{bn, 1x1_conv}, conv2/{bn, 3x3_conv},
   conv3/{bn, 3x3_conv}, conv4/{bn, 1x1_conv}, shortcut/add_channels. All convs
@@ -303,7 +303,7 @@ def with_attention(blocks: Sequence[keras.layers.Layer], names: Sequence[str],
 
   The first is named `non_local_block` as compare_gan's only scope; further ones
   get `non_local_block_1`, ... and their own weights (compare_gan would reuse one
-  scope, i.e. share or clash, arch_ops.py:709; COMPARE_GAN.md §3.8).
+  scope, i.e. share or clash, arch_ops.py:709).
   """
   body = []
   for block in blocks:

@@ -1,6 +1,6 @@
 """DCGAN generator and discriminator (Radford et al. 2016, arXiv:1511.06434).
 
-Port of compare_gan `architectures/dcgan.py` (COMPARE_GAN.md part 1, §3.1),
+Port of compare_gan `architectures/dcgan.py:39-129`,
 with s_k = ceil(size / k) per side (`conv_out_size_same`, dcgan.py:35-36):
 
 G (dcgan.py:47-82), gf_dim = 64:
@@ -30,7 +30,7 @@ norms, as in compare_gan: `ConditionalBatchNorm` in G or D uses it, anything
 else ignores it. A self-modulated norm in D raises (D norms get no z).
 
 Trainable parameters (z_dim 128, 3 colors; pinned in tests/architectures/dcgan_test.py,
-matching COMPARE_GAN.md §4.7):
+counted as docs/design.md §10 says):
 
 | image   | G         | G + BatchNorm | D         | D + BatchNorm |
 |---------|-----------|---------------|-----------|---------------|

@@ -1,6 +1,6 @@
 """InfoGAN generator and discriminator (Chen et al. 2016, arXiv:1606.03657).
 
-Port of compare_gan `architectures/infogan.py` (COMPARE_GAN.md part 1, §3.2),
+Port of compare_gan `architectures/infogan.py:35-100`,
 the MNIST-style InfoGAN networks without the latent-code head:
 
 G (infogan.py:38-62), lrelu leak 0.2 everywhere:
@@ -34,7 +34,7 @@ Conditioning: no conditional option; y reaches only D's norms (a
 not ported (the port modulates [B, C] inputs per example).
 
 Trainable parameters (z_dim 128; pinned in tests/architectures/infogan_test.py,
-matching COMPARE_GAN.md §4.7):
+counted as docs/design.md §10 says):
 
 | image     | G         | D         | D + BatchNorm |
 |-----------|-----------|-----------|---------------|

@@ -2,8 +2,8 @@
 
 Gulrajani et al. 2017, "Improved Training of Wasserstein GANs" (the deep
 ResNet of github.com/igul222/improved_wgan_training gan_64x64.py, here at
-128 px) with SNGAN blocks; compare_gan `architectures/resnet30.py`
-(COMPARE_GAN.md part 1, §3.5).
+128 px) with SNGAN blocks; compare_gan
+`architectures/resnet30.py:36-143`.
 
 Resolution: 128x128 only (compare_gan's G always outputs 128 px and its D
 reshapes to 4·4·8·ch, resnet30.py:61-63,139). D accepts 1 or 3 colours.
@@ -19,7 +19,7 @@ Discriminator: color_conv 3x3 -> ch/4 (no SN); superblocks s = 0..5 of width
   no pooling); disc_final_fc linear -> 1 (SN). Returns (sigmoid, logits, flat).
 
 Trainable parameters (z_dim 128, 3 colours; derived in tests/architectures/
-resnet30_test.py, equal to COMPARE_GAN.md §4.7): G 52,176,531; D 53,486,449.
+resnet30_test.py, see docs/design.md §10): G 52,176,531; D 53,486,449.
 
 gin: compare_gan selects it with `options.architecture = "resnet30_arch"` and
 does not register the classes (only `G.*`/`D.*` reach them):

@@ -2,7 +2,7 @@
 
 Gulrajani et al. 2017, "Improved Training of Wasserstein GANs" (the 64x64
 ResNet of github.com/igul222/improved_wgan_training gan_64x64.py) with SNGAN
-blocks; compare_gan `architectures/resnet5.py` (COMPARE_GAN.md part 1, §3.4),
+blocks; compare_gan `architectures/resnet5.py:36-145`,
 used by `example_configs/resnet_lsun-bedroom128.gin`.
 
 Resolutions: 4, 8, 16, 32, 64 and 128 px (compare_gan: log2(H/4) in [0, 5],
@@ -20,7 +20,7 @@ Discriminator (`ch`=64, `channels`=(1, 2, 4, 4, 8, 8)): B0 colours -> ch·channe
   disc_final_fc. Returns (sigmoid(logits), logits, pre_logits).
 
 Trainable parameters at 128 px, z_dim 128, 3 colours (derived in
-tests/architectures/resnet5_test.py, equal to COMPARE_GAN.md §4.7):
+tests/architectures/resnet5_test.py, see docs/design.md §10):
   G 13,780,227 (with BatchNorm 13,786,115); D 15,086,529.
   The count does not depend on the resolution except through "up" vs "none",
   which have the same weights: G and D have these counts at every size.

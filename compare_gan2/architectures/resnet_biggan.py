@@ -2,7 +2,7 @@
 
 Brock et al. 2019, "Large Scale GAN Training for High Fidelity Natural Image
 Synthesis" (arXiv 1809.11096), Fig. 15 and Tables 4-6; ported from compare_gan
-`architectures/resnet_biggan.py` (COMPARE_GAN.md part 1, §1.18, §3.8, §4.3). The
+`architectures/resnet_biggan.py` (pinned by its `resnet_biggan_test.py`). The
 block is `biggan_blocks.BigGanResNetBlock`, re-exported here as compare_gan has it.
 
 Resolutions 32, 64, 128, 256 and 512 (`G_ARCH`, `D_ARCH`). Against the SNGAN

@@ -2,8 +2,8 @@
 
 Brock et al. 2019, "Large Scale GAN Training for High Fidelity Natural Image
 Synthesis" (arXiv 1809.11096), Fig. 16 and Tables 7-9; ported from compare_gan
-`architectures/resnet_biggan_deep.py` (COMPARE_GAN.md part 1, §1.19, §3.9, §4.4,
-§4.7). The block is `biggan_blocks.BigGanDeepResNetBlock`, re-exported here.
+`architectures/resnet_biggan_deep.py` (pinned by its `resnet_biggan_deep_test.py`).
+The block is `biggan_blocks.BigGanDeepResNetBlock`, re-exported here.
 
 Resolutions 32, 64, 128, 256 and 512 (`G_ARCH`, `D_ARCH`). Against BigGAN:
 twice the blocks, each a bottleneck (1x1, 3x3, 3x3, 1x1 convs at max(in,
@@ -16,7 +16,7 @@ block at 64x64 (after an "up" G block / a "none" D block); D starts with
 Trainable parameters (z_dim 128, 1000 classes, G with ConditionalBatchNorm, D
 with its defaults: projection, no BN, no SN), pinned in
 tests/architectures/resnet_biggan_deep_test.py (128 px: compare_gan's test;
-the others: COMPARE_GAN.md §4.7):
+the others: docs/design.md §10):
 
     res            G            D
      32    8,447,619    1,012,033

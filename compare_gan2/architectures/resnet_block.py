@@ -1,6 +1,6 @@
 """SNGAN-style residual block shared by resnet5, resnet30, resnet_cifar and resnet_stl.
 
-compare_gan `architectures/resnet_ops.py:70-219` (COMPARE_GAN.md part 1, §1.17),
+compare_gan `architectures/resnet_ops.py:70-219`,
 after Miyato et al. 2018 (SNGAN, arXiv 1802.05957, Tables 4-5) and Gulrajani et
 al. 2017 (WGAN-GP ResNet):
 

@@ -1,8 +1,8 @@
 """ResNet generator and discriminator for 32x32 images (SNGAN, CIFAR-10).
 
 Miyato et al. 2018, "Spectral Normalization for GANs" (arXiv 1802.05957),
-Table 4; compare_gan `architectures/resnet_cifar.py` (COMPARE_GAN.md part 1,
-§3.6), used by `example_configs/resnet_cifar10.gin`.
+Table 4; compare_gan `architectures/resnet_cifar.py:35-167`, used by
+`example_configs/resnet_cifar10.gin`.
 
 Resolution: 32x32 only, 1 or 3 colours (compare_gan asserts 32, :71-72).
 
@@ -20,7 +20,7 @@ Discriminator (`ch` = 128): B1 colours->ch down (16), B2 down (8), B3, B4
   Koyama 2018). SN on every layer. Returns (sigmoid(logits), logits, h).
 
 Trainable parameters (z_dim 128, 3 colours; derived in tests/architectures/
-resnet_cifar_test.py and equal to COMPARE_GAN.md §4.5/§4.7):
+resnet_cifar_test.py, see docs/design.md §10):
   G 5,846,019; with BatchNorm 5,849,603; with ConditionalBatchNorm over 10
   classes 5,881,859; with SelfModulatedBatchNorm 5,993,187.
   D 1,483,137; with project_y over 10 classes 1,484,417.

@@ -2,9 +2,9 @@
 
 - `unpool`: zero-insertion 2x upsampling (Dosovitskiy et al. 2015), the only
   upsampling compare_gan's ResNets use: pixel (i, j) lands at (2i, 2j) and the
-  other three cells of each 2x2 block are 0 (resnet_ops.py:35-56; COMPARE_GAN.md
-  part 1, §1.14). Keras' UpSampling2D (nearest neighbour) is not equivalent.
-- `downsample`: 2x2 average pooling, stride 2, "SAME" padding (§1.16).
+  other three cells of each 2x2 block are 0 (compare_gan
+  resnet_ops.py:35-56). Keras' UpSampling2D (nearest neighbour) is not equivalent.
+- `downsample`: 2x2 average pooling, stride 2, "SAME" padding (compare_gan resnet_ops.py).
 - `ResampledConv`: compare_gan's `_get_conv` (resnet_ops.py:112-134): "up"
   unpools then convolves, "down" convolves then pools, "none" convolves. The
   layer is named `{up|down|same}_{suffix}` as compare_gan names its scope.

@@ -1,7 +1,7 @@
 """ResNet generator and discriminator for 48x48 images (SNGAN, STL-10).
 
 Miyato et al. 2018, "Spectral Normalization for GANs" (arXiv 1802.05957),
-Table 5; compare_gan `architectures/resnet_stl.py` (COMPARE_GAN.md part 1, §3.7).
+Table 5; compare_gan `architectures/resnet_stl.py:33-108`.
 
 Resolution: 48x48 only (not a power of two; compare_gan validates D inputs
 with validate_power2=False). D accepts 1 or 3 colours.
@@ -16,7 +16,7 @@ Discriminator: B0 colours->ch "down" (24), B1 ch->2ch down (12), B2 2ch->4ch dow
   pre_logits).
 
 Trainable parameters (z_dim 128, 3 colours; derived in tests/architectures/
-resnet_stl_test.py, equal to COMPARE_GAN.md §4.7): G 6,251,523 (with BatchNorm
+resnet_stl_test.py, see docs/design.md §10): G 6,251,523 (with BatchNorm
 6,254,339); D 25,114,817.
 
 gin: compare_gan selects it with `options.architecture = "resnet_stl_arch"` and
@@ -32,7 +32,7 @@ Names, and two deliberate differences from compare_gan:
   61-62). We keep that name (layer `batch_norm`, attribute `final_norm`) so
   compare_gan checkpoints map one to one.
 - compare_gan reshapes the seed with the static batch size (resnet_stl.py:50-53),
-  which breaks a batch-None export (COMPARE_GAN.md Addenda 1); we reshape with -1.
+  which breaks a batch-None export; we reshape with -1.
 `ch` is our addition (default = compare_gan's 64) so tests can run narrow models.
 """
 

@@ -2,7 +2,7 @@
 Normalization for Generative Adversarial Networks", Table 3; ICLR 2018,
 openreview B1QRgziT-).
 
-Port of compare_gan `architectures/sndcgan.py` (COMPARE_GAN.md part 1, §3.3),
+Port of compare_gan `architectures/sndcgan.py:36-127`,
 with s_k = ceil(size / k) per side (`conv_out_size_same`, sndcgan.py:32-33):
 
 G (sndcgan.py:42-79):
@@ -31,7 +31,7 @@ reshape gamma to [-1, 1, 1, C], which breaks on the rank-2 g_bn1 for batches
 > 1; that bug is not ported (the port modulates [B, C] inputs per example).
 
 Trainable parameters (z_dim 128, 3 colors; pinned in tests/architectures/sndcgan_test.py,
-matching COMPARE_GAN.md §4.7):
+counted as docs/design.md §10 says):
 
 | image     | G          | G + BatchNorm | D         |
 |-----------|------------|---------------|-----------|

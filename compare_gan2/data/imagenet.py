@@ -8,7 +8,7 @@ S3GAN variants `data.labeled_only_imagenet_128`, `data.single_class_imagenet_128
 `eval_crop` ("middle"); see named.py for the table and the differences from
 compare_gan.
 
-Semi-supervised S3GAN at 10% labels (Lucic et al. 2019, METHODS.md §5.5):
+Semi-supervised S3GAN at 10% labels (Lucic et al. 2019, arXiv 1903.02271 §5):
 
     train.dataset = @data.imagenet_128()
     data.imagenet_128.labels = @data.LabelOptions()

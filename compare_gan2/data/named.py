@@ -16,7 +16,7 @@ module compare_gan2.data: `train.dataset = @data.cifar10()`.
 | random_class_imagenet_128 | imagenet2012 | train / validation, random label | 128×128×3 | 1000 | 50k |
 | soft_labeled_imagenet_128 | imagenet2012 | train / validation + soft labels | 128×128×3 | 1000 | 50k |
 
-Preprocessing as compare_gan (COMPARE_GAN.md part 3 §1.5): MNIST-likes and
+Preprocessing as compare_gan (`datasets.py`): MNIST-likes and
 CIFAR-10 only scale to [0, 1] (`mnist` and `fashion_mnist` take compare_gan2's
 `resolution`/`channels`/`upscale` options as `data.bundled_mnist` does);
 CelebA crops or pads to 160×160, then resizes to 64 with TF1 bilinear; LSUN
@@ -32,7 +32,7 @@ the fork's "zoomed" crop. Every builder takes `data_dir`
 Differences from compare_gan, on purpose:
 - Datasets without classes (CelebA, LSUN) give label -1, not 0.
 - LSUN's eval split is the contiguous `train[99%:]`; legacy TFDS's
-  `subsplit([99, 1])` took every 100th example (§1.5), a different set.
+  `subsplit([99, 1])` took every 100th example, a different set.
 - `random_class_imagenet_128` works (compare_gan's omits `shape`,
   `datasets.py:583`); the label is redrawn every time an image is read.
 - `labeled_only_imagenet_128` reports its name as such, not "imagenet_128".

@@ -1,7 +1,7 @@
 """Label wrappers for any dataset: S3GAN's SINGLE LABEL, RANDOM LABEL and CLUSTERING.
 
 Lucic et al. 2019, "High-Fidelity Image Generation With Fewer Labels"
-(METHODS.md §5.1-5.2) compare methods that differ only in where the real
+(arXiv 1903.02271, §3.1-3.2) compare methods that differ only in where the real
 images' labels come from. These wrappers take any dataset (bundled MNIST,
 folders, .npz, TFRecord, TFDS) and return a new `base.Dataset` with the
 images unchanged and the labels replaced (gin module compare_gan2.data):
@@ -18,7 +18,7 @@ images unchanged and the labels replaced (gin module compare_gan2.data):
 - `cluster_labels`: the k-means cluster of each train image, from the file
   that `tools/pretrain_labeller.py --task=clusters` writes (eq. (1) features
   F(x), mini-batch k-means; compare_gan read such labels from external files,
-  `datasets.py:174-223`, and had no clustering code, COMPARE_GAN.md part 2 §4.3).
+  `datasets.py:174-223`, and had no clustering code).
 
 Soft labels of the wrapped dataset are dropped (they describe other classes).
 For CLUSTERING, fake labels should follow the clusters' empirical
@@ -60,7 +60,7 @@ def _zero(label: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
 def single_label(dataset: base.Dataset) -> base.Dataset:
   """Every train and eval label becomes 0, and num_classes 1 (S3GAN SINGLE LABEL).
 
-  METHODS.md §5.2: one label for every image (unlabelled ones included), so
+  arXiv 1903.02271, §3.2: one label for every image (unlabelled ones included), so
   a projection D reduces to D(x) = c_rf(D̃(x)) + a constant embedding term;
   G's conditional BN still sees its z chunks. compare_gan built this for
   ImageNet only (`single_class_imagenet_128`, `datasets.py:552-568`).
@@ -84,7 +84,7 @@ def _uniform_relabel(num_classes: int) -> base.RelabelFn:
 def random_label(dataset: base.Dataset, num_classes: int | None = None) -> base.Dataset:
   """Labels uniform in [0, num_classes), redrawn at every read (S3GAN RANDOM LABEL).
 
-  METHODS.md §5.2: a useless signal for D, but G gains randomness and cBN
+  arXiv 1903.02271, §3.2: a useless signal for D, but G gains randomness and cBN
   embeddings. The draw is stateless, keyed by (pipeline seed, global example
   index): a new label each time an image is read, the same for the same
   seed (the pipeline's `base.Split.relabel`). Eval labels are drawn too,
@@ -166,7 +166,7 @@ def _stream_lookup(path: str, ids: np.ndarray) -> base.RelabelFn:
 @_register
 def cluster_labels(dataset: base.Dataset, labels_file: str,
                    num_clusters: int | None = None) -> base.Dataset:
-  """Train labels from a k-means cluster file (S3GAN CLUSTERING, METHODS.md §5.1).
+  """Train labels from a k-means cluster file (S3GAN CLUSTERING, §3.1).
 
   Row c of `labels_file` is the cluster of train example c (its canonical
   index: the source's fixed order), as `pretraining.cluster` writes it. Every
@@ -202,7 +202,7 @@ def labelled_only(dataset: base.Dataset) -> base.Dataset:
   """The dataset with its train split restricted to examples labelled >= 0.
 
   What `LabelOptions.drop_unlabelled` does at build time, applied to a built
-  dataset (the labelled stream of S²L pretraining, METHODS.md §5.1).
+  dataset (the labelled stream of S²L pretraining, arXiv 1903.02271 §3.1).
 
   Raises:
     DataError: a random-access train split with no labelled example.

@@ -8,7 +8,7 @@ Two resizes on purpose:
 - `legacy_resize` is TF1's bilinear resize (align_corners=False,
   half_pixel_centers=False, no antialiasing), which compare_gan used for CelebA
   and ImageNet (`datasets.py:394`, `:474`). TF2's `tf.image.resize` differs by
-  up to 158 intensity levels (COMPARE_GAN.md part 3 §6.1), so the named
+  up to 158 intensity levels (docs/design.md §8), so the named
   datasets keep the legacy op for parity.
 - `fit_image` (custom data) resizes with antialiased bilinear: user photos are
   usually much larger than the target and would alias badly without it.

@@ -1,7 +1,7 @@
 """Evaluation schedules over a model_dir's checkpoints.
 
 compare_gan `TaskManager.unevaluated_checkpoints` and `_run_eval`
-(`runner_lib.py:137-180`, `:235-277`; COMPARE_GAN.md part 2, §5.4-5.6):
+(`runner_lib.py:137-180`, `:235-277`):
 - the checkpoints are those the `checkpoint` index lists (written after the
   files, so a half-written checkpoint is never read), in step order, optionally
   only every `eval_every_steps`;

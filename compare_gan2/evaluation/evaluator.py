@@ -1,7 +1,6 @@
 """Scores a generator: compare_gan's evaluation protocol with any set of metrics.
 
-compare_gan `evaluate_tfhub_module` (`eval_gan_lib.py:95-212`, COMPARE_GAN.md
-part 3, §2.3-2.6):
+compare_gan `evaluate_tfhub_module` (`eval_gan_lib.py:95-212`):
 - N = the dataset's `eval_test_samples` fakes per run (10k; 30k LSUN; 50k
   ImageNet), drawn in batches of 64 from a seeded stream (seed 42) so every
   checkpoint sees the same z and labels; conditional fakes get uniform classes;

@@ -1,8 +1,8 @@
 """What a feature extractor is, and running one over many images.
 
 compare_gan fed every sample set through one classifier, the Inception
-network, in batches of 64 (`inception_transform_np`, `eval_utils.py:178-206`,
-COMPARE_GAN.md part 3 §2.4), and kept its `pool_3` activations for FID / KID
+network, in batches of 64 (`inception_transform_np`, `eval_utils.py:178-206`),
+and kept its `pool_3` activations for FID / KID
 and its logits for IS. Here the classifier is a `FeatureExtractor`: the
 Inception network (`inception.py`) or the small offline MNIST classifier
 (`mnist_classifier.py`). Its `name` identifies network and weights, so real

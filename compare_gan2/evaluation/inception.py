@@ -6,15 +6,14 @@ Inception `pool_3` activations; the Inception Score (Salimans et al. 2016,
 "Improved Techniques for Training GANs", §4) reads its logits. compare_gan
 used the frozen 2015-12-05 graph `inceptionv1_for_inception_score.pb` of
 `frozen_inception_v1_2015_12_05.tar.gz` (`eval_utils.py:41-49`); TF-GAN's
-TF-Hub module `tensorflow/tfgan/eval/inception/1` holds the same weights
-(COMPARE_GAN.md part 3 §2.4).
+TF-Hub module `tensorflow/tfgan/eval/inception/1` holds the same weights.
 
-Preprocessing is compare_gan's exactly (`eval_utils.py:144-175`, §6 items
-1-2): x * 255 without rounding, gray tiled to RGB, TF1 bilinear resize to
+Preprocessing is compare_gan's exactly (`eval_utils.py:144-175`,
+docs/design.md §8): x * 255 without rounding, gray tiled to RGB, TF1 bilinear resize to
 299x299 (align_corners=False, half_pixel_centers=False; TF2's tf.image.resize
 differs by up to 158 levels), then (x - 128) / 128. Modern TF-GAN no longer
 does this for float input, and its `classifier_fn_from_tfhub` fails under
-Keras 3 (ENVIRONMENT.md §8), so the network is called directly.
+Keras 3 (docs/design.md §8), so the network is called directly.
 
 Gin: `evaluation.InceptionConfig.handle` is one of
 - a TF-Hub handle / URL (resolved by tensorflow_hub, which honours

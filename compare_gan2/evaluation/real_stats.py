@@ -1,7 +1,7 @@
 """Real-data features, computed once per (dataset, eval split, extractor, count) and cached.
 
 compare_gan recomputed the Inception activations of the real eval images on
-every evaluation (`eval_gan_lib.py:185-191`, COMPARE_GAN.md part 3, §2.5),
+every evaluation (`eval_gan_lib.py:185-191`),
 and a short split silently left uninitialised rows (`eval_utils.py:119-135`).
 Here the first N eval images, in the split's fixed order, go through the
 extractor once; the features, logits, labels and the FID moments (μ, Σ; the

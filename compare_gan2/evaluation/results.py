@@ -1,7 +1,7 @@
 """Where evaluation results go: scores.csv, scores.json, TensorBoard and one plot per metric.
 
-compare_gan appended rows to `model_dir/scores.csv` (`runner_lib.py:207-224`,
-COMPARE_GAN.md part 3, §2.6) and read the evaluated checkpoints back from its
+compare_gan appended rows to `model_dir/scores.csv` (`runner_lib.py:207-224`)
+and read the evaluated checkpoints back from its
 `checkpoint_path` column, so a restarted evaluation skipped them. Its writer had
 two bugs, fixed here: rows with other keys than the header were written
 misaligned (here the file is rewritten with the union of the keys), and the

@@ -1,7 +1,7 @@
 """Exponential moving average of generator weights (compare_gan `g_use_ema`).
 
-Karras et al. 2018 / Yazıcı et al. 2019; compare_gan `gans/modular_gan.py:498-508`
-(COMPARE_GAN.md part 2, §3.10): after every G update, for each trainable G
+Karras et al. 2018 / Yazıcı et al. 2019; compare_gan `gans/modular_gan.py:498-508`:
+after every G update, for each trainable G
 weight, shadow ← d·shadow + (1 − d)·w with d = ema_decay once the G step count
 reaches ema_start_step and 0 before (so the shadow equals the weights until
 then). Non-trainable state (BN statistics, spectral-norm u, accumulators) is not

@@ -1,9 +1,9 @@
 """ModularGAN: compare_gan's GAN as a Keras model with a custom `train_step`.
 
-compare_gan `gans/modular_gan.py` (COMPARE_GAN.md part 2, §3). One call of
+compare_gan `gans/modular_gan.py`. One call of
 `train_step` is one compare_gan "unrolled" step: `disc_iters` discriminator
 updates, then one generator update, each on its own sub-batch of real images and
-its own z (compare_gan's TPU semantics, §3.6). The local batch is split into
+its own z (compare_gan's TPU semantics, :428-442). The local batch is split into
 `disc_iters + 1` strided sub-batches (x[i::disc_iters+1]) rather than compare_gan's
 contiguous chunks: with the data pipeline giving replica r the r-th slice of the
 global batch, each sub-batch then holds the same examples on 1 or N replicas, so
@@ -68,7 +68,7 @@ class ModularGAN(keras.Model):
                z_fn: Callable[..., tf.Tensor] = uniform_latent, conditional: bool = False,
                fit_label_distribution: bool = False, ema: ema_lib.EmaConfig | None = None,
                seed: int = 0, **kwargs):
-    """Creates the GAN (compare_gan's ModularGAN parameters, §3.2).
+    """Creates the GAN (compare_gan's ModularGAN parameters, :60-158).
 
     Args:
       generator: maps (z, y) to images in [0, 1] (architectures.base contract).
@@ -126,7 +126,7 @@ class ModularGAN(keras.Model):
     """Builds G, D, the EMA twin and both optimizers, from shapes alone.
 
     Keras would otherwise build the model by calling it on a data batch, which
-    a GAN cannot take (ENVIRONMENT.md §1); call this (in the strategy scope)
+    a GAN cannot take (docs/design.md §4); call this (in the strategy scope)
     before `fit`, restoring a checkpoint, or the runner's own loop.
     """
     self.generator.build_variables(conditional=self.conditional)
@@ -151,7 +151,7 @@ class ModularGAN(keras.Model):
   # -- one training step ---------------------------------------------------
 
   def train_step(self, data: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-    """disc_iters D updates, then one G update (compare_gan model_fn, §3.7)."""
+    """disc_iters D updates, then one G update (compare_gan model_fn, :512-604)."""
     step = tf.cast(self.g_optimizer.iterations, tf.int64)
     seed = tf.stack([tf.constant(self.seed, tf.int64), step])
     sub_batches = self.split_batch(data, seed)
@@ -223,7 +223,7 @@ class ModularGAN(keras.Model):
 
   def discriminate(self, batch: SubBatch, fake: tf.Tensor
                    ) -> tuple[base.DiscriminatorOutput, base.DiscriminatorOutput]:
-    """One D call on concat(real, fake) (compare_gan create_loss, §3.9).
+    """One D call on concat(real, fake) (compare_gan create_loss, :618-670).
 
     Returns:
       (outputs on the real images, outputs on the fakes).

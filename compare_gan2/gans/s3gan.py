@@ -1,7 +1,7 @@
 """S3GAN: the "fewer labels" GANs (S2GAN, S2GAN-CO, S3GAN, S3GAN-CO, CLUSTERING (SS)).
 
 Lucic et al. 2019, "High-Fidelity Image Generation With Fewer Labels" (ICML;
-METHODS.md §5), compare_gan `gans/s3gan.py` (COMPARE_GAN.md part 2, §4.2-4.3).
+arXiv 1903.02271), compare_gan `gans/s3gan.py`.
 A conditional GAN whose real labels may be missing (label -1, a zero row of
 the label matrix), predicted or soft:
 - co-training (`project_y`, `use_predictor`; eq. (3)): a linear classifier
@@ -13,7 +13,7 @@ the label matrix), predicted or soft:
   `weight_rotation_loss_g`, rotating 1/`rotated_batch_fraction` of the rows.
   L_D = L_D^hinge(labels or predictions) + β·CE_rot(reals) + λ·CE_cls(labelled reals)
   L_G = L_G^hinge + α·CE_rot(fakes)
-How the variants map (METHODS.md §5; COMPARE_GAN.md §4.3): S2GAN =
+How the variants map (arXiv 1903.02271, Table 1): S2GAN =
 `self_supervision="none"` on pre-trained labels (data.LabelOptions with
 `labels_from_soft`, or soft labels with `use_soft_labels`); S3GAN = S2GAN +
 rotation (β 0.5); S2GAN-CO = `project_y`, `use_predictor`, `use_soft_pred` on

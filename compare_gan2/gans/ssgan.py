@@ -1,11 +1,11 @@
 """SSGAN: a GAN whose D also predicts the rotation of its inputs.
 
 Chen et al. 2019, "Self-Supervised GANs via Auxiliary Rotation Loss" (CVPR;
-METHODS.md §2.1, the objective):
+arXiv 1811.11212, §3, the objective):
   L_D = L_D^GAN + β·E_{x~P_data} E_r[−log Q_D(r | x^r)]
   L_G = L_G^GAN + α·E_{x~P_G} E_r[−log Q_D(r | x^r)]
 with β = `weight_rotation_loss_d` = 1.0 and α = `weight_rotation_loss_g` = 0.2.
-compare_gan `gans/ssgan.py` (COMPARE_GAN.md part 2, §4.1), per D or G update:
+compare_gan `gans/ssgan.py`, per D or G update:
 n images of the real and of the fake sub-batch are rotated by 90°, 180° and
 270°, and D is called once on concat(real, real rotated, fake, fake rotated);
 the GAN loss sees the upright rows, the rotation loss the n upright rows plus

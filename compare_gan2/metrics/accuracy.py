@@ -1,7 +1,7 @@
 """Accuracy of the discriminator (real vs. fake) and of a classifier head.
 
 `DiscriminatorAccuracy` ports compare_gan `metrics/accuracy.py`
-(`compute_accuracy_loss`, :50-145; COMPARE_GAN.md part 3, §3.9): how often D
+(`compute_accuracy_loss`, :50-145): how often D
 calls real test images, real train images and generated images correctly.
 A large train/test gap signals a discriminator that memorizes its training set.
 

@@ -1,7 +1,7 @@
 """What a metric receives and returns.
 
 compare_gan's `EvalTask.run_after_session(fake_dset, real_dset)`
-(`metrics/eval_task.py:35-76`, COMPARE_GAN.md part 3, §3.0) handed every task
+(`metrics/eval_task.py:35-76`) handed every task
 both sample sets with images in [0, 255]. Here images stay in the project's
 [0, 1] convention (a metric that needs another range converts), and the sets
 say what they hold, so the evaluator computes only what the chosen metrics

@@ -1,7 +1,7 @@
 """FID, KID and the Inception Score, computed by TF-GAN from features and logits.
 
 compare_gan `metrics/fid_score.py`, `kid_score.py`, `inception_score.py`
-(COMPARE_GAN.md part 3, §3.1-3.3). The math is TF-GAN's
+(its FID, KID and IS tasks). The math is TF-GAN's
 (`frechet_classifier_distance_from_activations`,
 `kernel_classifier_distance_and_std_from_activations`,
 `classifier_score_from_logits`), run on float64 copies of the arrays so the

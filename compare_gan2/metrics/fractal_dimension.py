@@ -3,15 +3,15 @@
 The slope of log N(r) against log r, where N(r) counts the pairs (point, seed)
 closer than r (Grassberger & Procaccia 1983, "Measuring the strangeness of
 strange attractors", eq. 2-3: C(r) ∝ r^ν), fitted on the middle of the curve.
-Ported from compare_gan `metrics/fractal_dimension.py:39-97` (COMPARE_GAN.md
-part 3, §3.6; pinned numbers in §4).
+Ported from compare_gan `metrics/fractal_dimension.py:39-97` (pinned
+numbers from its `fractal_dimension_test.py`).
 
 compare_gan counted N(r) for all bucket edges at once with `np.less.outer`, an
 [N·seeds, n_bins] boolean table (5·10⁹ entries for 50k images); here the
 distances are sorted once and N(r) = #{d < r} is a binary search, which gives
 the same counts in O(N·seeds·log) time and O(N·seeds) memory. The metric class
 scores the *generated* images (compare_gan's task received the real set through
-an argument shift, §2.8) and draws its seeds from an explicit seed.
+an argument shift) and draws its seeds from an explicit seed.
 """
 
 import dataclasses

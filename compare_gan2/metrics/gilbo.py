@@ -8,7 +8,7 @@ Alemi & Fischer 2018, "GILBO: One Metric to Measure Them All"
 tight when e is G's true posterior. An encoder is trained to maximize it on
 G's own samples; GILBO is then measured on fresh samples. Reported in nats.
 
-Port of compare_gan `metrics/gilbo.py` (legacy; COMPARE_GAN.md part 3, §3.7):
+Port of compare_gan `metrics/gilbo.py` (legacy):
 the encoder `_build_regressor` (:82-97), the objective (:134-168), the training
 schedule `_train_gilbo` (:215-267), `_eval_gilbo` (:270-322) and the self
 consistency of `_run_gilbo_consistency` (:325-463). Not ported: checkpointing

@@ -6,8 +6,8 @@ tensor M_z = J_zᵀ J_z (J_z = ∂G/∂z) has condition number
 λ_max/λ_min; the paper reports its log, averaged over z, and finds it
 correlated with Inception Score and FID.
 
-Port of compare_gan `metrics/jacobian_conditioning.py` (COMPARE_GAN.md part 3,
-§3.8): `compute_jacobian` (:88-119), `_analyze_metric_tensor` (:122-143),
+Port of compare_gan `metrics/jacobian_conditioning.py`:
+`compute_jacobian` (:88-119), `_analyze_metric_tensor` (:122-143),
 `analyze_jacobian` (:146-173) and `GeneratorConditionNumberTask` (:32-85).
 """
 

@@ -7,11 +7,11 @@ luminance l and contrast-structure cs from eq. 6 of Wang et al. 2004 and the
 ("Many Paths to Equilibrium", §5.3) score the diversity of samples by the mean
 MS-SSIM over pairs of generated images: lower means more diverse.
 
-Ported from compare_gan `metrics/image_similarity.py` (COMPARE_GAN.md part 3,
-§3.5 and §3.10) and `metrics/ms_ssim_score.py` (§3.5). compare_gan's own
+Ported from compare_gan `metrics/image_similarity.py`
+and `metrics/ms_ssim_score.py`. compare_gan's own
 MS-SSIM shrinks the Gaussian window to the image at coarse scales, so it works
 on 32×32 and 64×64 images, where `tf.image.ssim_multiscale` refuses anything
-under 176 px; at 176 px and above the two agree within 2e-6 (§4).
+under 176 px; at 176 px and above the two agree within 2e-6.
 
 Local moments are taken about each image's mean, with separable windows: the
 same quantities, closer to float64 (on 64×64 noise pairs, a median error of
@@ -21,7 +21,7 @@ and 8e-6), and the per-image half of the work is shared by all pairs of a batch
 
 Two departures from compare_gan's task: it scores the *generated* images
 (compare_gan's `MultiscaleSSIMTask` received the real set through an argument
-shift, §2.8), and the batches come from a seeded shuffle instead of an unseeded
+shift), and the batches come from a seeded shuffle instead of an unseeded
 `tf.train.shuffle_batch` queue.
 """
 
@@ -351,7 +351,7 @@ class MSSSIM:
   Returns {"ms_ssim": score of the fakes}, plus {"ms_ssim_real": the same
   score of the real images} when the real set carries images: the reference
   a generator's diversity is judged against (compare_gan reported only the
-  latter, under the name "ms_ssim", §2.8).
+  latter, under the name "ms_ssim").
 
   Attributes:
     num_batches: batches averaged.

@@ -5,7 +5,7 @@ Sajjadi et al. 2018, "Assessing Generative Models via Precision and Recall"
 α(λ) = Σ_ω min(λ·P(ω), Q(ω)) and β(λ) = α(λ)/λ, computed on the histograms of a
 k-means clustering of the pooled embeddings (§4), summarised by the pair
 (max F_8, max F_1/8). Ported from compare_gan `metrics/prd_score.py`
-(COMPARE_GAN.md part 3, §3.4; tests pinned in §4).
+(numbers pinned by its `prd_score_test.py`).
 
 Two departures from compare_gan, both for reproducibility and headless use:
 the k-means draws from an explicit `seed` (compare_gan used NumPy's global
@@ -250,7 +250,7 @@ class PRD:
 
   Sajjadi et al. 2018 (§4) summarise a PRD curve by max F_8 (recall-like) and
   max F_1/8 (precision-like); compare_gan computed the curve
-  (`metrics/prd_score.py:125-177`) but reported neither (COMPARE_GAN.md §3.4).
+  (`metrics/prd_score.py:125-177`) but reported neither.
 
   Attributes:
     num_clusters: k-means centres per run (paper: 20).

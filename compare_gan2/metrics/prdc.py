@@ -1,7 +1,7 @@
 """Improved precision and recall, density and coverage (PRDC) of features.
 
-Beyond compare_gan, as StudioGAN's `src/metrics/prdc.py` (PEERS.md, feature
-table), which wraps the authors' code (clovaai/generative-evaluation-prdc
+Beyond compare_gan, as StudioGAN's `src/metrics/prdc.py` (github.com/
+POSTECH-CVLab/PyTorch-StudioGAN), which wraps the authors' code (clovaai/generative-evaluation-prdc
 `prdc/prdc.py`). With real features X_1..X_N, fake features Y_1..Y_M and
 NND_k(x) the distance from x to its k-th nearest neighbour in its own set:
 

@@ -1,19 +1,19 @@
 """Converts compare_gan TF1 checkpoints and TF-Hub generator modules to compare_gan2.
 
-compare_gan names each variable by its TF1 scope path (COMPARE_GAN.md part 1,
-§0 "Variable naming"); `architectures.base.compare_gan_names` gives that name
+compare_gan names each variable by its TF1 scope path (compare_gan
+`architectures/arch_ops.py`); `architectures.base.compare_gan_names` gives that name
 for every variable of a built compare_gan2 network. A compare_gan checkpoint
-(`model.ckpt-<G step>`, part 2 §5.5) also holds:
+(`model.ckpt-<G step>`, hooks.py:28-46) also holds:
 
 - the EMA shadows `<var>/ExponentialMovingAverage` of G's trainable variables
-  when `ModularGAN.g_use_ema` (gans/modular_gan.py:498-508, part 2 §3.10).
+  when `ModularGAN.g_use_ema` (gans/modular_gan.py:498-508).
   compare_gan samples through a getter that falls back to the raw variable
   where there is no shadow (u_var, accu_*, BN moving statistics;
   modular_gan.py:264-285); the EMA twin is filled the same way here.
 - `global_step` (G updates) and `global_step_disc` (D updates; disc_iters ×
   global_step at every checkpoint, modular_gan.py:549-566, pinned by
   modular_gan_test.py:142-177). They become `g_optimizer.iterations` and
-  `d_optimizer.iterations` (part 2 §3.8, port note).
+  `d_optimizer.iterations` (docs/design.md §1.4).
 - the state of both tf.train.AdamOptimizer, named after compare_gan's
   optimizers `d_opt` and `g_opt`: slots `<var>/d_opt` (m) and `<var>/d_opt_1`
   (v), and each optimizer's `beta1_power` / `beta2_power` in the name scope
@@ -295,8 +295,8 @@ def convert_checkpoint(tf1_checkpoint_path: str, gan: keras.Model, *,
 def convert_hub_module(module_dir: str, gan: keras.Model, *, allow_partial: bool = False) -> Report:
   """Loads the generator of a compare_gan TF-Hub module (TF1 format) into a built GAN.
 
-  compare_gan exports `model_dir/tfhub/<step>` (modular_gan.py:225-306, part 2
-  §3.13): `variables/variables` holds the module's variables under their
+  compare_gan exports `model_dir/tfhub/<step>` (modular_gan.py:225-306):
+  `variables/variables` holds the module's variables under their
   training names, EMA shadows included when `g_use_ema` (the module samples
   with them). The GAN's sampling generator (the EMA twin if it has one, else
   the generator) gets the values the module samples with: the shadow where

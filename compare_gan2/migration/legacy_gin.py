@@ -2,7 +2,7 @@
 
 compare_gan (google/compare_gan, gin 0.1.4) configured a run with `options.*`,
 `dataset.name`, `loss.fn`, `G.*` / `D.*`, `ModularGAN.g_lr`,
-`tf.train.AdamOptimizer.beta1`, ... (COMPARE_GAN.md part 4). compare_gan2's
+`tf.train.AdamOptimizer.beta1`, ... (docs/design.md §12). compare_gan2's
 runner calls `split_legacy` from `configurables.parse_gin`: a file or
 --gin_bindings string with any binding that only compare_gan accepts is
 compare_gan's; all such sources are merged in compare_gan's order (files, then
@@ -14,7 +14,7 @@ override it. Each legacy binding is logged as `file:line old -> new`.
     translation = legacy_gin.translate(["resnet_cifar10.gin"])
     print(translation.text())          # what tools/migrate_gin writes
 
-Translation is strict, as compare_gan's parse was (§5.1): a binding that
+Translation is strict, as compare_gan's parse was (docs/design.md §12.1): a binding that
 cannot be reproduced raises GinConfigError naming the file, line and binding;
 `strict=False` turns those into warnings and drops the binding. Semantics
 that change on purpose are listed in docs/MIGRATION.md (steps, batch size,

@@ -1,8 +1,8 @@
 """Every gin name compare_gan defines, its parameters and defaults, and where each goes.
 
-COMPARE_GAN.md part 4 §1 (the 39 `gin.configurable`s of google/compare_gan at
-19922d3), §1.2 (the TF externals of gin 0.1.4's `gin.tf.external_configurables`)
-and §5.13 (the names of the first gin release, renamed in 9b16cbb). The
+The 39 `gin.configurable`s of google/compare_gan at 19922d3, the TF externals
+of gin 0.1.4's `gin.tf.external_configurables` and the names of the first gin
+release, renamed in 9b16cbb (docs/design.md §12.10-12.11). The
 translator (legacy_gin.py) reads parameters, defaults and kinds from here and
 emits its bindings under the `new` names given here; docs/MIGRATION.md is
 rendered from the same tables (guide.py), so the two cannot drift.
@@ -26,7 +26,7 @@ REQUIRED = "__gin_required__"
 
 @dataclasses.dataclass(frozen=True)
 class Const:
-  """A gin constant such as `%tf.float32` (gin.tf registers 21, §1.2)."""
+  """A gin constant such as `%tf.float32` (gin.tf registers 21, docs/design.md §12.7)."""
   name: str
 
   def __repr__(self) -> str:
@@ -35,7 +35,10 @@ class Const:
 
 @dataclasses.dataclass(frozen=True)
 class RawDefault:
-  """A Python default that is a raw TF object, so bindings on it do not apply (§0)."""
+  """A Python default that is a raw TF object, so bindings on it do not apply.
+
+  See docs/design.md §12.6.
+  """
   selector: str
 
 
@@ -323,7 +326,7 @@ _COMPARE_GAN = (
                                                     "is_training")}, "penalties.wgan_gp"),
     Configurable("compare_gan.gans.modular_gan.z", "modular_gan.py:365-367", _LATENT),
 )
-# First gin release (25c4945), renamed in 9b16cbb (§5.13).
+# First gin release (25c4945), renamed in 9b16cbb.
 _HISTORICAL = (
     Configurable("compare_gan.gans.gpu_modular_gan.GPUModularGAN", "gpu_modular_gan.py",
                  _GAN_PARAMS, "gans.ModularGAN"),
@@ -367,7 +370,7 @@ _EXTERNALS = (
 
 CONFIGURABLES: dict[str, Configurable] = {
     c.selector: c for c in _COMPARE_GAN + _HISTORICAL + _EXTERNALS}
-# Other complete spellings of the same configurable (§5.2).
+# Other complete spellings of the same configurable (docs/design.md §12.2).
 ALIASES = {"__main__.run_config": "compare_gan.main.run_config"}
 # gin.tf's constants (`%tf.float32`), the only macros a legacy file may use undefined.
 TF_CONSTANTS = tuple(f"tf.{t}" for t in (

@@ -1,9 +1,9 @@
 """The G and D side of a compare_gan config: architecture settings, norms, SN, init.
 
-COMPARE_GAN.md part 4 §1.1 (#6 D, #11 G, #23-28 the registered architecture
-classes, #32 spectral_norm, #34 standardize_batch, #37 weights), §5.5
-(`resnet_cifar.Generator.*` overrides `G.*`) and §5.11 (what compare_gan needs
-silently: labels for projection / label embedding and for conditional BN).
+compare_gan's `D`, `G`, the registered architecture classes, `spectral_norm`,
+`standardize_batch` and `weights`; `resnet_cifar.Generator.*` overrides `G.*`
+(docs/design.md §12.5), and compare_gan needs labels silently for projection /
+label embedding and for conditional BN (§12.9).
 compare_gan2 takes these as constructor arguments of the family's Generator
 and Discriminator (architectures/base.py), plus the `ops.*` classes.
 """
@@ -26,7 +26,7 @@ _BLOCKS = {"resnet_biggan": "compare_gan.architectures.resnet_biggan.BigGanResNe
                "compare_gan.architectures.resnet_biggan_deep.BigGanDeepResNetBlock"}
 _INITIALIZERS = ("normal", "truncated", "orthogonal")
 _SINGULAR_VALUES = ("left", "right", "auto")
-# Labels compare_gan's BigGAN networks need unless turned off (§5.11).
+# Labels compare_gan's BigGAN networks need unless turned off (docs/design.md §12.9).
 _NEEDS_LABELS = {"resnet_biggan": ("project_y", "embed_y"),
                  "resnet_biggan_deep": ("project_y", "embed_y")}
 

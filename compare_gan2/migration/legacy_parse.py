@@ -1,12 +1,12 @@
 """Reads compare_gan gin files into bindings that remember their file and line.
 
 compare_gan parsed with gin 0.1.4 `parse_config_files_and_bindings(files,
-bindings)` (COMPARE_GAN.md part 4 §5.1): files in order, then the bindings;
+bindings)` (docs/design.md §12): files in order, then the bindings;
 a later binding overwrites an earlier one; any dotted suffix of a complete
-selector that is unique names a configurable (§0, §5.2); `@S/name` enters
+selector that is unique names a configurable (§12.2); `@S/name` enters
 scope S for that call, and a binding scoped `S/` applies only inside it
-(§5.4); macros (`X = 1`, `%X`), `%tf.float32` constants and `include` work
-(§5.8). gin's own parser does the tokenizing; this module resolves names
+(§12.4); macros (`X = 1`, `%X`), `%tf.float32` constants and `include` work
+(§12.7). gin's own parser does the tokenizing; this module resolves names
 against compare_gan's configurables (legacy_names.py) instead of gin's
 registry, which holds compare_gan2's.
 """

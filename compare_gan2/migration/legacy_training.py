@@ -1,8 +1,8 @@
 """The training side of a compare_gan config: data, GAN options, optimizers, z, schedule.
 
-COMPARE_GAN.md part 4 §1.1 (#7 dataset, #10 eval_z, #15 loss, #16 ModularGAN,
-#21 penalty, #29 run_config, #39 z), §1.2 (TF1 optimizers and `tf.random.*`)
-and §5.10 (value translations). Each function reads its part of the run from a
+compare_gan's `dataset`, `eval_z`, `loss`, `ModularGAN`, `penalty`,
+`run_config` and `z`, gin 0.1.4's TF1 optimizers and `tf.random.*`, and the
+value translations of docs/design.md §12.8. Each function reads its part of the run from a
 `legacy_translate.Translator` and writes compare_gan2 lines into it.
 """
 

@@ -1,12 +1,12 @@
 """Turns merged compare_gan bindings into compare_gan2 bindings with the same run.
 
 The translator walks compare_gan's run the way compare_gan executes it
-(COMPARE_GAN.md part 4 §5): it asks for each parameter the value gin 0.1.4
+(docs/design.md §12): it asks for each parameter the value gin 0.1.4
 would give (layered bindings: a GAN class over ModularGAN, an architecture
-class over G/D, §5.5; scopes entered by `@S/name` references, §5.4), writes
+class over G/D, §12.5; scopes entered by `@S/name` references, §12.4), writes
 the compare_gan2 binding that the tables of legacy_names.py name for it, and
 remembers every binding it read. Bindings no part of the run reads had no
-effect in compare_gan either and get a warning (§5.6); values compare_gan2
+effect in compare_gan either and get a warning (§12.6); values compare_gan2
 cannot reproduce are errors naming the file and line. The G and D side is in
 legacy_networks.py.
 """
@@ -31,7 +31,7 @@ RUN_CONFIG = "compare_gan.main.run_config"
 _DATASETS = "compare_gan.datasets."
 SKIP = object()  # a template of a multi-target parameter that gets no binding
 # Ref.text of a compare_gan Python default: the raw TF object, which gin
-# bindings do not reach (COMPARE_GAN.md part 4 §0).
+# bindings do not reach (docs/design.md §12.6).
 RAW = "(compare_gan's default)"
 
 

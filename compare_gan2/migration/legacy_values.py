@@ -1,8 +1,8 @@
 """How compare_gan's gin values (strings and `@references`) become compare_gan2 values.
 
-COMPARE_GAN.md part 4 §1.3 (architecture strings, consts.py), §3 (widths
-compare_gan fixes in code) and part 3 §1.5 / compare_gan2.data (dataset
-names). A `@reference`'s target is its `Configurable.new` in legacy_names.py;
+compare_gan's architecture strings (`gans/consts.py`), the widths compare_gan
+fixes in code and compare_gan2.data (dataset names); docs/design.md §12.8,
+§12.11. A `@reference`'s target is its `Configurable.new` in legacy_names.py;
 the groups below say which references each parameter accepts. The translator
 and the guide both read these tables.
 """
@@ -20,10 +20,10 @@ ARCHITECTURES: dict[str, str] = {
     "resnet_cifar_arch": "resnet_cifar",
     "resnet_stl_arch": "resnet_stl",
     "sndcgan_arch": "sndcgan",
-    "resnet5_biggan_arch": "resnet_biggan",  # first gin release (§5.13)
+    "resnet5_biggan_arch": "resnet_biggan",  # first gin release (docs/design.md §12.10)
 }
 # Architecture strings whose classes compare_gan registers with gin, and the
-# module of those classes (their bindings override G.* / D.*, §5.5).
+# module of those classes (their bindings override G.* / D.*, docs/design.md §12.5).
 REGISTERED_MODULES: dict[str, str] = {
     "resnet_biggan_arch": "compare_gan.architectures.resnet_biggan",
     "resnet_biggan_deep_arch": "compare_gan.architectures.resnet_biggan_deep",
@@ -33,11 +33,11 @@ REGISTERED_MODULES: dict[str, str] = {
 UNAVAILABLE_ARCHITECTURES: dict[str, str] = {
     "dummy_arch": "compare_gan's test-only single-layer networks (not in consts.ARCHITECTURES)",
 }
-# Widths compare_gan fixes in code (no gin parameter): (G ch, D ch), §3.
+# Widths compare_gan fixes in code (no gin parameter): (G ch, D ch).
 FIXED_WIDTHS: dict[str, tuple[int, int]] = {
     "resnet_cifar": (256, 128), "resnet5": (64, 64), "resnet30": (64, 64), "resnet_stl": (64, 64),
 }
-# Families whose compare_gan D ignores D.layer_norm / D.batch_norm_fn (§1.1 #6).
+# Families whose compare_gan D ignores D.layer_norm / D.batch_norm_fn.
 IGNORES_D_LAYER_NORM = ("dcgan", "sndcgan", "infogan", "resnet_biggan_deep")
 IGNORES_D_BATCH_NORM = ("sndcgan",)
 
@@ -70,7 +70,7 @@ GAN_CLASSES: dict[str, str] = {
     SSGAN: "gans.SSGAN",
     S3GAN: "gans.S3GAN",
 }
-# A GAN class's own bindings override those of its bases (§5.5).
+# A GAN class's own bindings override those of its bases (docs/design.md §12.5).
 GAN_BASES: dict[str, tuple[str, ...]] = {
     _MODULAR: (),
     "compare_gan.gans.gpu_modular_gan.GPUModularGAN": (_MODULAR,),

@@ -1,8 +1,7 @@
 """The non-local (self-attention) block exactly as compare_gan builds it.
 
 Zhang et al. 2019, "Self-Attention GANs" §3 (eq. 1-3); Wang et al. 2018,
-"Non-local Neural Networks". compare_gan `architectures/arch_ops.py:709-758`
-(COMPARE_GAN.md part 1, §1.12):
+"Non-local Neural Networks". compare_gan `architectures/arch_ops.py:709-758`:
 
     theta = conv1x1(x, C/8)                        # queries, every position
     phi   = maxpool2x2(conv1x1(x, C/8))            # keys, hw/4 positions

@@ -1,6 +1,6 @@
 """Kernel initializers named as compare_gan's `weights.initializer` options.
 
-compare_gan `architectures/arch_ops.py:46-63` (COMPARE_GAN.md part 1, §1.1).
+compare_gan `architectures/arch_ops.py:46-63`.
 """
 
 import keras

@@ -1,6 +1,6 @@
 """Layer normalization with per-channel parameters, as compare_gan.
 
-compare_gan `architectures/arch_ops.py:448-450` (COMPARE_GAN.md part 1, §1.11);
+compare_gan `architectures/arch_ops.py:448-450`;
 used in ResNet discriminator blocks when `layer_norm=True`.
 """
 

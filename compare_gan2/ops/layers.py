@@ -1,8 +1,8 @@
 """Linear, convolution, transposed convolution and embedding layers with
 compare_gan's semantics and optional spectral normalization.
 
-compare_gan `architectures/arch_ops.py:538-592` (COMPARE_GAN.md part 1,
-§1.2-1.4, §1.6). Kernels default to compare_gan's N(0, 0.02²), biases to zero,
+compare_gan `architectures/arch_ops.py:538-592`
+and `:453-535`. Kernels default to compare_gan's N(0, 0.02²), biases to zero,
 convolutions use TF "SAME" padding in NHWC. With `spectral_norm` set, the layer
 owns a non-trainable `u_var` and computes with kernel / σ (see spectral_norm.py).
 

@@ -1,7 +1,7 @@
 """Batch, conditional and self-modulated batch normalization as in compare_gan.
 
 compare_gan `architectures/arch_ops.py:66-450` and `tpu/tpu_ops.py:94-125`
-(COMPARE_GAN.md part 1, §1.7-1.10; layer norm is in layer_norm.py). Batch statistics use the biased variance
+(layer norm is in layer_norm.py). Batch statistics use the biased variance
 E[x²] − E[x]² over every axis but channels, so a rank-2 input is normalized per
 feature. Inference uses either moving averages (compare_gan's default) or
 "standing statistics" accumulated in an explicit pass over generated batches

@@ -1,12 +1,12 @@
 """Spectral normalization as a reparametrization, with compare_gan's semantics.
 
 Miyato et al. 2018, "Spectral Normalization for GANs", Algorithm 1; ported from
-compare_gan `architectures/arch_ops.py:453-535` (COMPARE_GAN.md part 1, §1.6).
+compare_gan `architectures/arch_ops.py:453-535`.
 
 The forward pass uses W / σ(W) while the raw kernel W is the trained variable,
 so the gradient reaches W through σ as well (u and v are held constant by
 `stop_gradient`). `keras.layers.SpectralNormalization` differs: it overwrites the
-kernel with W / σ and its gradient skips σ (ENVIRONMENT.md §2).
+kernel with W / σ and its gradient skips σ (docs/design.md §5).
 
 The kernel is viewed as a matrix W of shape (prod(shape[:-1]), shape[-1]), i.e.
 (KH·KW·C_in, C_out) for a conv kernel: the transpose of the paper's W.

@@ -1,8 +1,8 @@
 """Pre-trained label inference for S2GAN, S3GAN and CLUSTERING (the labeller).
 
 Lucic et al. 2019, "High-Fidelity Image Generation With Fewer Labels",
-METHODS.md §5.1; compare_gan has none of it (COMPARE_GAN.md part 2, §4.3:
-its S3GAN read externally computed label files). Steps:
+arXiv 1903.02271, §3.1; compare_gan has none of it (its S3GAN read
+externally computed label files). Steps:
 
 1. `train_labeller` (training.py): a feature extractor F (the paper's wide
    ResNet-50 v2, `ResNetV2` in resnet_v2.py, or any compare_gan2

@@ -1,6 +1,6 @@
 """Per-example label files from a trained labeller: soft labels and k-means clusters.
 
-Lucic et al. 2019, METHODS.md §5.1. Both files are keyed by canonical index
+Lucic et al. 2019, arXiv 1903.02271, §3.1. Both files are keyed by canonical index
 (row c = train example c, `data.pipeline.canonical_train_input`), computed
 with F in inference mode on the eval transform of each train image:
 

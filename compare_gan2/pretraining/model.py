@@ -1,7 +1,7 @@
 """The labeller: a feature extractor F with a rotation head and a class head, and its loss.
 
 Lucic et al. 2019, "High-Fidelity Image Generation With Fewer Labels",
-METHODS.md §5.1. F is a `FeatureNetwork` (the paper's wide ResNet-50 v2,
+arXiv 1903.02271, §3.1. F is a `FeatureNetwork` (the paper's wide ResNet-50 v2,
 resnet_v2.py) or any compare_gan2 discriminator architecture, whose
 `features` output, flattened, is F(x). Two linear heads read F(x):
 c_R (4 rotations, eq. (1)) and c_S²L (the classes, eq. (2)). The rotation

@@ -1,6 +1,6 @@
 """Training the labeller with the S²L loss, checkpointed and resumable.
 
-Lucic et al. 2019, METHODS.md §5.1: F and the classifier are trained
+Lucic et al. 2019, arXiv 1903.02271, §3.1: F and the classifier are trained
 jointly (eq. (2)), on a batch of all train images (rotation term) plus a
 batch of labelled ones (class term); the paper's 2048 = 1536 + 512 is the
 default 3:1 ratio here. Labelled means label >= 0 after the dataset's

@@ -1,8 +1,8 @@
 """Tests of compare_gan2.architectures.dcgan against compare_gan's dcgan.py.
 
 Parameter counts come from a formula written here from compare_gan's layer
-listing (dcgan.py:59-127, COMPARE_GAN.md §3.1), independent of the module's
-tables, plus literal totals from COMPARE_GAN.md §4.7. Forward passes are checked
+listing (dcgan.py:59-127), independent of the module's
+tables, plus literal totals (docs/design.md §10). Forward passes are checked
 against a reference written with raw TF ops from the same listing.
 """
 
@@ -78,10 +78,10 @@ def test_discriminator_parameter_count(shape, norm, spectral_norm):
 
 
 @pytest.mark.parametrize("shape,norm,generator,discriminator", [
-    ((32, 32, 3), "none", 4_570_243, 4_308_609),  # COMPARE_GAN.md §4.7
-    ((32, 32, 3), "bn", 4_572_163, 4_310_401),  # G: §4.7; D: + 2·(128+256+512)
-    ((64, 64, 3), "none", 5_362_819, 4_314_753),  # §4.7
-    ((64, 64, 3), "bn", 5_364_739, 4_316_545),  # G: §4.7
+    ((32, 32, 3), "none", 4_570_243, 4_308_609),  # docs/design.md §10
+    ((32, 32, 3), "bn", 4_572_163, 4_310_401),  # G: docs/design.md §10; D: + 2·(128+256+512)
+    ((64, 64, 3), "none", 5_362_819, 4_314_753),  # design.md §10
+    ((64, 64, 3), "bn", 5_364_739, 4_316_545),  # G: design.md §10
     ((32, 32, 3), "cbn", 4_589_443, 4_326_529),  # + 2·10·channels of the norms
 ])
 def test_pinned_totals(shape, norm, generator, discriminator):

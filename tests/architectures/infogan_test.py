@@ -1,8 +1,8 @@
 """Tests of compare_gan2.architectures.infogan against compare_gan's infogan.py.
 
 Parameter counts come from a formula written here from compare_gan's layer
-listing (infogan.py:50-98, COMPARE_GAN.md §3.2), independent of the module's
-tables, plus literal totals from COMPARE_GAN.md §4.7. Forward passes are checked
+listing (infogan.py:50-98), independent of the module's
+tables, plus literal totals (docs/design.md §10). Forward passes are checked
 against a reference written with raw TF ops from the same listing.
 """
 
@@ -84,8 +84,8 @@ def test_discriminator_parameter_count(shape, norm):
 
 
 @pytest.mark.parametrize("shape,norm,generator,discriminator", [
-    ((28, 28, 1), "none", 6_707_777, 6_556_865),  # COMPARE_GAN.md §4.7
-    ((32, 32, 3), "none", 8_681_667, 8_524_993),  # §4.7
+    ((28, 28, 1), "none", 6_707_777, 6_556_865),  # docs/design.md §10
+    ((32, 32, 3), "none", 8_681_667, 8_524_993),  # design.md §10
     ((28, 28, 1), "bn", 6_707_777, 6_559_169),  # D: + 2·(128 + 1024)
     ((32, 32, 3), "cbn", 8_681_667, 8_548_033),  # D: + 2·10·(128 + 1024)
 ])

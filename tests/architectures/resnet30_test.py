@@ -1,4 +1,4 @@
-"""Tests for compare_gan2.architectures.resnet30 (COMPARE_GAN.md §3.5).
+"""Tests for compare_gan2.architectures.resnet30 (compare_gan resnet30.py).
 
 Parameter counts come from a counter written here from compare_gan's
 resnet30.py and arch_ops.py, independently of the port's tables. The models
@@ -61,7 +61,7 @@ def discriminator_count(ch=64, colors=3, kind=None, classes=10, ln=False):
 # --- Counts, names, spectral-norm coverage (one build serves several checks). ---
 
 def test_full_size_counts():
-  """COMPARE_GAN.md §4.7: G 52,176,531 and D 53,486,449 at z_dim 128, 3 colours."""
+  """docs/design.md §10: G 52,176,531 and D 53,486,449 at z_dim 128, 3 colours."""
   g = resnet30.Generator(kernel_initializer=ZEROS)
   d = resnet30.Discriminator(spectral_norm=True, kernel_initializer=ZEROS)
   g.build_variables()

@@ -1,4 +1,4 @@
-"""Tests for compare_gan2.architectures.resnet5 (COMPARE_GAN.md §3.4).
+"""Tests for compare_gan2.architectures.resnet5 (compare_gan resnet5.py).
 
 Parameter counts come from a counter written here from compare_gan's resnet5.py
 and arch_ops.py, independently of the port's tables.
@@ -58,7 +58,7 @@ def discriminator_count(ch=64, colors=3, kind=None, classes=10, ln=False):
     (None, 128, 13_780_227), ("bn", 128, 13_786_115), ("cbn", 128, 13_839_107),
     ("smbn", 128, 14_019_939), (None, 64, 13_780_227), (None, 32, 13_780_227)])
 def test_full_size_generator_counts(kind, size, pinned):
-  """COMPARE_GAN.md §4.7 (None, BatchNorm at 128); 10 classes for CBN."""
+  """docs/design.md §10 (None, BatchNorm at 128); 10 classes for CBN."""
   g = resnet5.Generator(image_shape=(size, size, 3), num_classes=10, batch_norm=NORMS[kind],
                         kernel_initializer=ZEROS)
   g.build_variables()

@@ -1,7 +1,7 @@
 """Tests of compare_gan2.architectures.resnet_biggan_deep (BigGAN-deep G and D).
 
 Against compare_gan `resnet_biggan_deep.py` / `resnet_biggan_deep_test.py`
-(COMPARE_GAN.md §1.19, §3.9, §4.4, §4.7): the pinned parameter counts at every
+(and docs/design.md §10): the pinned parameter counts at every
 resolution, a counter written here from compare_gan's channel lists for each
 option set, attention placed by compare_gan's 64x64 rule, variable names and
 shapes, the bottleneck block's creation order and skip path, conditioning
@@ -31,7 +31,7 @@ D_MULT = {512: [1, 1, 1, 2, 2, 4, 4] + 4 * [8] + 4 * [16],
           256: [1, 2, 2, 4, 4] + 4 * [8] + 4 * [16], 128: [1, 2, 2, 4, 4] + 2 * [8] + 4 * [16],
           64: [2, 4, 4] + 2 * [8] + 4 * [16], 32: 8 * [2]}
 # (G, D) at ch 128, z 128, 1000 classes, CBN in G: resnet_biggan_deep_test.py:57,60 at
-# 128 px, COMPARE_GAN.md §4.7 elsewhere.
+# 128 px, docs/design.md §10 elsewhere.
 PINNED = {32: (8_447_619, 1_012_033), 64: (49_583_876, 34_289_665),
           128: (50_244_484, 34_590_210), 256: (55_736_708, 38_247_426),
           512: (56_019_780, 38_301_122)}
@@ -158,7 +158,7 @@ def test_attention_placement_follows_the_64px_rule(res):
 
 
 def test_variable_names_and_shapes(deep_128):
-  """COMPARE_GAN.md §1.19 and §3.9 at ch 128, z 128, 1000 classes."""
+  """compare_gan resnet_biggan_deep.py:62-433 at ch 128, z 128, 1000 classes."""
   g, d = deep_128
   names = {base.compare_gan_names(m)[v.path]: tuple(v.shape)
            for m in (g, d) for v in m.trainable_variables}

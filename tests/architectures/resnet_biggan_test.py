@@ -1,7 +1,7 @@
 """Tests of compare_gan2.architectures.resnet_biggan (BigGAN G and D).
 
-Against compare_gan `resnet_biggan.py` / `resnet_biggan_test.py` (COMPARE_GAN.md
-§1.18, §3.8, §4.3): the pinned parameter counts at 128/256/512, a counter
+Against compare_gan `resnet_biggan.py` / `resnet_biggan_test.py`:
+the pinned parameter counts at 128/256/512, a counter
 written here from compare_gan's channel lists for every resolution and option
 set, variable names and shapes, compare_gan's structural and initializer
 checks, creation order, hierarchical-z routing, forward passes (eager ==
@@ -159,7 +159,7 @@ def test_discriminator_count_matches_counter(res, option):
 
 
 def test_variable_names_and_shapes(biggan_128):
-  """COMPARE_GAN.md §3.8 and resnet_biggan_test.py:110-137 at ch 96, z 120."""
+  """resnet_biggan.py:155-425 and resnet_biggan_test.py:110-137 at ch 96, z 120."""
   g, d = biggan_128
   names = {base.compare_gan_names(m)[v.path]: tuple(v.shape)
            for m in (g, d) for v in m.trainable_variables}
@@ -187,7 +187,7 @@ def test_variable_names_and_shapes(biggan_128):
 
 
 def test_orthogonal_initializer():
-  """resnet_biggan_test.py:156-186, at ch 16 (§1.1)."""
+  """resnet_biggan_test.py:156-186, at ch 16."""
   kwargs = dict(num_classes=1000, kernel_initializer="orthogonal")
   g = built(biggan.Generator, 128, ch=16, z_dim=120, batch_norm=CBN, **kwargs)
   d = built(biggan.Discriminator, 128, ch=16, spectral_norm=True, **kwargs)

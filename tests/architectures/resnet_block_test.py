@@ -1,4 +1,4 @@
-"""Tests for compare_gan2.architectures.resnet_block (COMPARE_GAN.md §1.14-1.17).
+"""Tests for compare_gan2.architectures.resnet_block (compare_gan resnet_ops.py:35-219).
 
 A NumPy re-implementation of compare_gan's ResNetBlock.apply (resnet_ops.py:
 150-182) checks the placement of unpool / average pooling, the always-present

@@ -1,8 +1,8 @@
-"""Tests for compare_gan2.architectures.resnet_cifar (SNGAN Table 4, COMPARE_GAN.md §3.6).
+"""Tests for compare_gan2.architectures.resnet_cifar (SNGAN Table 4, compare_gan resnet_cifar.py).
 
 Parameter counts come from a counter written here from compare_gan's
 resnet_cifar.py and arch_ops.py, independently of the port's tables; the
-ordered variable lists are compare_gan's resnet_norm_test.py (§4.5).
+ordered variable lists are compare_gan's resnet_norm_test.py.
 """
 
 import functools
@@ -56,7 +56,7 @@ def discriminator_count(ch=128, colors=3, classes=10, project_y=False, ln=False,
 @pytest.mark.parametrize("kind,pinned", [(None, 5_846_019), ("bn", 5_849_603),
                                          ("cbn", 5_881_859), ("smbn", 5_993_187)])
 def test_full_size_generator_counts(kind, pinned):
-  """COMPARE_GAN.md §4.7: z_dim 128, 10 classes."""
+  """docs/design.md §10: z_dim 128, 10 classes."""
   g = resnet_cifar.Generator(num_classes=10, batch_norm=NORMS[kind], kernel_initializer=ZEROS)
   g.build_variables()
   assert testing.trainable_count(g) == generator_count(kind) == pinned
@@ -101,7 +101,7 @@ def test_discriminator_count_matches_counter(kind, project_y, layer_norm):
   assert testing.trainable_count(d) == discriminator_count(8, 1, 3, project_y, layer_norm, kind)
 
 
-# --- compare_gan's resnet_norm_test.py (§4.5): exact ordered variable lists. ---
+# --- compare_gan's resnet_norm_test.py: exact ordered variable lists. ---
 
 def _conv_vars(scope, shape, sn=False):
   u_var = [(f"{scope}/kernel/u_var", [int(np.prod(shape[:-1])), 1])] if sn else []

@@ -1,4 +1,4 @@
-"""Tests for compare_gan2.architectures.resnet_stl (SNGAN Table 5, COMPARE_GAN.md §3.7).
+"""Tests for compare_gan2.architectures.resnet_stl (SNGAN Table 5, compare_gan resnet_stl.py).
 
 Parameter counts come from a counter written here from compare_gan's
 resnet_stl.py and arch_ops.py, independently of the port's tables.
@@ -54,7 +54,7 @@ def discriminator_count(ch=64, colors=3, kind=None, classes=10, ln=False):
 @pytest.mark.parametrize("kind,pinned", [(None, 6_251_523), ("bn", 6_254_339),
                                          ("cbn", 6_279_683), ("smbn", 6_373_347)])
 def test_full_size_generator_counts(kind, pinned):
-  """COMPARE_GAN.md §4.7 (None, BatchNorm); 10 classes for CBN."""
+  """docs/design.md §10 (None, BatchNorm); 10 classes for CBN."""
   g = resnet_stl.Generator(num_classes=10, batch_norm=NORMS[kind], kernel_initializer=ZEROS)
   g.build_variables()
   assert testing.trainable_count(g) == generator_count(kind) == pinned
@@ -165,7 +165,7 @@ def test_features_are_relu_then_mean_pooled():
 
 
 def test_dynamic_batch_under_tf_function():
-  """compare_gan reshapes with the static batch size (Addenda 1); we do not."""
+  """compare_gan reshapes with the static batch size (resnet_stl.py:50-53); we do not."""
   g = resnet_stl.Generator(ch=2, z_dim=8)
   traced = tf.function(g, input_signature=[tf.TensorSpec((None, 8))])
   assert traced(tf.zeros([3, 8])).shape == (3, 48, 48, 3)

@@ -1,8 +1,8 @@
 """Tests of compare_gan2.architectures.sndcgan against compare_gan's sndcgan.py.
 
 Parameter counts come from a formula written here from compare_gan's layer
-listing (sndcgan.py:53-125, COMPARE_GAN.md §3.3), independent of the module's
-tables, plus literal totals from COMPARE_GAN.md §4.7. Forward passes are checked
+listing (sndcgan.py:53-125), independent of the module's
+tables, plus literal totals (docs/design.md §10). Forward passes are checked
 against a reference written with raw TF ops from the same listing.
 """
 
@@ -80,10 +80,10 @@ def test_discriminator_parameter_count_ignores_batch_norm(shape, norm):
 
 
 @pytest.mark.parametrize("shape,norm,generator,discriminator", [
-    ((32, 32, 3), "none", 3_811_459, 5_860_865),  # COMPARE_GAN.md §4.7
-    ((32, 32, 3), "bn", 3_828_739, 5_860_865),  # §4.7
-    ((128, 128, 3), "none", 19_662_979, 5_983_745),  # §4.7
-    ((128, 128, 3), "bn", 19_926_019, 5_983_745),  # §4.7
+    ((32, 32, 3), "none", 3_811_459, 5_860_865),  # docs/design.md §10
+    ((32, 32, 3), "bn", 3_828_739, 5_860_865),  # design.md §10
+    ((128, 128, 3), "none", 19_662_979, 5_983_745),  # design.md §10
+    ((128, 128, 3), "bn", 19_926_019, 5_983_745),  # design.md §10
     ((32, 32, 3), "cbn", 3_984_259, 5_860_865),  # G: + 2·10·(8192 + 256 + 128 + 64)
 ])
 def test_pinned_totals(shape, norm, generator, discriminator):

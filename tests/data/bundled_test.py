@@ -1,7 +1,7 @@
 """Tests for compare_gan2.data.bundled: the MNIST test set shipped in the package.
 
 It loads offline through importlib.resources, is byte-identical to
-../shared/data/mnist (when that folder exists), is declared as package data,
+the published MNIST test files (their MD5), is declared as package data,
 and splits into a fixed 9,000 / 1,000 train / eval set with 100 eval images
 per class; resolution, channels and label options work through the pipeline.
 """
@@ -20,7 +20,6 @@ from compare_gan2.data import labels as labels_lib
 from compare_gan2.data import pipeline
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data" / "mnist"
 MD5 = {bundled.IMAGES_FILE: "9fb629c4189551a2d022fa330f9573f3",
        bundled.LABELS_FILE: "ec29112dd5afa0611ce80d1b7f02629c"}
 # The MNIST test set's class counts.
@@ -44,9 +43,10 @@ def test_loads_all_10000_examples_offline():
   assert labels.shape == (10_000,) and labels.dtype == np.int32
   np.testing.assert_array_equal(np.bincount(labels), TEST_COUNTS)
   np.testing.assert_array_equal(labels[:5], [7, 2, 1, 0, 4])  # the well-known first digits
-  if SHARED.is_dir():
-    raw = gzip.decompress((SHARED / bundled.IMAGES_FILE).read_bytes())
-    np.testing.assert_array_equal(images.reshape(-1), np.frombuffer(raw, np.uint8, offset=16))
+  # The decoded pixels are the IDX payload after its 16-byte header.
+  resource = importlib.resources.files("compare_gan2.data").joinpath("bundled", bundled.IMAGES_FILE)
+  raw = gzip.decompress(resource.read_bytes())
+  np.testing.assert_array_equal(images.reshape(-1), np.frombuffer(raw, np.uint8, offset=16))
 
 
 def test_split_is_fixed_disjoint_and_class_balanced():

@@ -1,6 +1,6 @@
 """Tests for compare_gan2.data.relabel: SINGLE LABEL, RANDOM LABEL and CLUSTERING datasets.
 
-S3GAN's unsupervised baselines (Lucic et al. 2019, METHODS.md §5.1-5.2)
+S3GAN's unsupervised baselines (Lucic et al. 2019, arXiv 1903.02271 §3.1-3.2)
 through the real pipeline, on a random-access and a streaming source: single
 label gives 0 everywhere and one class; random labels are uniform, redrawn
 at every read and fixed by the seed; cluster labels put row c of the file on

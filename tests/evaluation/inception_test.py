@@ -120,11 +120,11 @@ def test_preprocess_is_the_legacy_resize_not_tf2_resize():
   assert got.shape == (2, 299, 299, 3) and got.dtype == np.float32
   np.testing.assert_allclose(got, preprocess_np(images), atol=1e-5)
   tf2 = (tf.image.resize(images * 255.0, [299, 299], "bilinear").numpy() - 128.0) / 128.0
-  assert np.abs(tf2 - got).max() > 0.3  # > 38 of 255 levels (COMPARE_GAN.md §6 item 1)
+  assert np.abs(tf2 - got).max() > 0.3  # > 38 of 255 levels (docs/design.md §8)
 
 
 def test_preprocess_tiles_gray_and_spans_minus_one_to_127_over_128():
-  """Gray is tiled to RGB; 0 -> -1 and 1 -> 0.9921875 (COMPARE_GAN.md §2.4)."""
+  """Gray is tiled to RGB; 0 -> -1 and 1 -> 0.9921875 (compare_gan eval_utils.py:144-175)."""
   gray = _images(2, size=28, channels=1)
   np.testing.assert_array_equal(inception.preprocess(gray),
                                 inception.preprocess(np.tile(gray, [1, 1, 1, 3])))

@@ -56,7 +56,7 @@ def test_fid_pinned_compare_gan_value():
 
 
 def test_kid_pinned_value_and_full_sample_reference():
-  """COMPARE_GAN.md §4: 0.382275 (2 blocks) and 0.378849 (10 blocks); blocks = unbiased MMD²."""
+  """TF-GAN 2.1.0: 0.382275 (2 blocks) and 0.378849 (10 blocks); blocks = unbiased MMD²."""
   rng = np.random.RandomState(0)
   real = rng.normal(size=(2000, 16)).astype(np.float32)
   fake = (rng.normal(size=(2000, 16)) * 1.2 + 0.3).astype(np.float32)
@@ -74,7 +74,7 @@ def test_kid_pinned_value_and_full_sample_reference():
 
 
 def test_inception_score_pinned_and_reference():
-  """COMPARE_GAN.md §4: 3.858633 on RandomState(0)-continued logits; NumPy to 1e-6."""
+  """TF-GAN 2.1.0: 3.858633 on RandomState(0)-continued logits; NumPy to 1e-6."""
   rng = np.random.RandomState(0)
   rng.normal(size=(2000, 16)), rng.normal(size=(2000, 16))
   logits = rng.normal(size=(500, 10)).astype(np.float32) * 3

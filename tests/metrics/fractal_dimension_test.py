@@ -37,7 +37,7 @@ def test_pinned_values_with_numpy_seed_zero(dim, want):
 
 
 def test_global_rng_by_default_as_compare_gan():
-  """seed=None draws the seed rows from NumPy's global RNG, so np.random.seed(0) reproduces §4."""
+  """seed=None uses NumPy's global RNG: np.random.seed(0) reproduces compare_gan's values."""
   np.random.seed(0)
   got = fractal_dimension.compute_fractal_dimension(np.random.uniform(size=(10000, 1)))
   assert got == pytest.approx(0.986364, abs=1e-5)
@@ -83,7 +83,7 @@ def test_scale_invariance_of_images():
 
 
 def test_metric_scores_fakes_and_reports_reals_separately():
-  """"fractal_dimension" is the fakes' (§2.8: compare_gan scored the reals), "_real" the reals'."""
+  """"fractal_dimension" is the fakes' (compare_gan scored the reals), "_real" the reals'."""
   rng = np.random.RandomState(5)
   # Images whose pixels all lie on a line (dimension 1) vs filling a 2-D plane.
   line = np.broadcast_to(rng.uniform(size=(2000, 1, 1, 1)), (2000, 2, 2, 1))

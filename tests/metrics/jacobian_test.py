@@ -1,6 +1,6 @@
 """Tests of compare_gan2.metrics.jacobian against compare_gan's jacobian_conditioning_test.py.
 
-The pinned rows of COMPARE_GAN.md §4 (linear map, finite differences,
+The pinned rows of compare_gan's jacobian_conditioning_test.py (linear map, finite differences,
 `_analyze_metric_tensor` shapes, `analyze_jacobian` on a 2×2×2 example), then
 the metric on generators whose Jacobian is known in closed form, checked
 against NumPy SVDs of those Jacobians.

@@ -62,13 +62,13 @@ def _related_pair(rng: np.random.RandomState, size: int) -> tuple[np.ndarray, np
 
 
 def test_compute_msssim_pins_compare_gan_constant_images():
-  """ms_ssim_score_test.py:28-40: constant images, max_val 255 -> 0.989989 (§4: 0.9899887)."""
+  """ms_ssim_score_test.py:28-40: constant images, max_val 255 -> 0.989989 (computed: 0.9899887)."""
   assert ms_ssim.compute_msssim(_constant_images(), num_batches=1, batch_size=3) == pytest.approx(
       0.9899887, abs=1e-6)
 
 
 def test_multiscale_ssim_pins_pairwise_values():
-  """COMPARE_GAN.md §4: pairs (1, .7) -> 0.998492, (1, 0) -> 0.981112, (.7, 0) -> 0.990362."""
+  """compute_msssim pairs: (1, .7) -> 0.998492, (1, 0) -> 0.981112, (.7, 0) -> 0.990362."""
   images = _constant_images()
   pairs = {(0, 1): 0.998492, (0, 2): 0.981112, (1, 2): 0.990362}
   for (i, j), want in pairs.items():
@@ -76,12 +76,12 @@ def test_multiscale_ssim_pins_pairwise_values():
 
 
 def test_constant_images_at_255_match_closed_form_and_pinned_value():
-  """×255 constant images: the closed form, and compare_gan's 0.535324 (§4) within 5e-4.
+  """×255 constant images: the closed form, and compare_gan's 0.535324 within 5e-4.
 
   Constant images have σ = 0, so cs = 1 at every scale and MS-SSIM is
   l^{0.1333} with l = (2ab + c1)/(a² + b² + c1): mean 0.535617 over the 3 pairs.
   compare_gan's float32 σ² = E[x²] − μ² cancels numbers near 65025, so its
-  result moves with the convolution's summation order: §4 recorded 0.535324.
+  result moves with the convolution's summation order: compare_gan gave 0.535324.
   Moments about each image's mean do not cancel and give the closed form.
   """
   values, c1 = (255.0, 178.5, 0.0), (0.01 * 255) ** 2
@@ -98,7 +98,7 @@ def test_constant_images_at_255_match_closed_form_and_pinned_value():
 
 
 def test_multiscale_ssim_matches_tf_image_ssim_multiscale_at_176px():
-  """At >= 176 px (TF's minimum), equal to tf.image.ssim_multiscale within 2e-6 (§4)."""
+  """At >= 176 px (TF's minimum), equal to tf.image.ssim_multiscale within 2e-6."""
   images = np.random.RandomState(0).uniform(size=(2, 176, 176, 3)).astype(np.float32) * 255
   got = ms_ssim.multiscale_ssim(images[0], images[1], max_val=255.0)
   want = tf.image.ssim_multiscale(images[0], images[1], max_val=255.0, power_factors=_WEIGHTS)
@@ -199,7 +199,7 @@ def test_compute_msssim_is_mean_over_ordered_distinct_pairs():
 
 
 def test_msssim_metric_scores_fakes_and_reports_reals_separately():
-  """"ms_ssim" scores the fakes (§2.8: compare_gan scored the reals), "ms_ssim_real" the reals."""
+  """"ms_ssim" scores the fakes (compare_gan scored the reals), "ms_ssim_real" the reals."""
   rng = np.random.RandomState(6)
   clones = np.repeat(rng.uniform(size=(1, 16, 16, 3)), 8, axis=0).astype(np.float32)
   noise = rng.uniform(size=(8, 16, 16, 3)).astype(np.float32)

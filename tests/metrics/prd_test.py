@@ -1,7 +1,7 @@
 """Tests of compare_gan2.metrics.prd against compare_gan's pinned PRD numbers.
 
-The pinned values come from compare_gan `metrics/prd_score_test.py` and the
-reference doc (COMPARE_GAN.md part 3, §4 "Pinned numbers", PRD and F-beta rows).
+The pinned values come from compare_gan `metrics/prd_score_test.py`
+(the PRD and F-beta cases).
 """
 
 import gin

@@ -437,7 +437,7 @@ def test_hub_module_errors_name_the_problem(tmp_path):
     migration.convert_hub_module(_hub_module(tmp_path, values), gan)
 
 
-# compare_gan's names of the S3GAN heads (COMPARE_GAN.md part 2 §4.1-4.2:
+# compare_gan's names of the S3GAN heads (compare_gan
 # ssgan.py:80-102, s3gan.py:124-172), written out rather than derived.
 S3GAN_HEADS = {
     "discriminator/score_classify/kernel": "discriminator_rotation/score_classify/kernel",

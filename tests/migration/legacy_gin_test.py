@@ -1,6 +1,6 @@
 """compare_gan's five example configs run unchanged: they translate, build and keep their values.
 
-The example files are rebuilt line for line from COMPARE_GAN.md part 4 §3
+The example files are rebuilt line for line from
 (google/compare_gan example_configs/ at 19922d3): each binding sits on the
 line the reference gives it, the other lines hold comments. The expected
 values are the reference's, not the translator's output.
@@ -45,7 +45,7 @@ _BIGGAN = {
 
 
 def _gpu_config(dataset, architecture, lamba, steps, disc_iters, d_sn, loss, penalty, lr, beta2):
-  """The shared layout of the four single-GPU example configs (§3.2-3.5)."""
+  """The shared layout of the four single-GPU example configs."""
   return {
       4: f'dataset.name = "{dataset}"', 5: f'options.architecture = "{architecture}"',
       6: "options.batch_size = 64", 7: "options.gan_class = @ModularGAN",
@@ -70,7 +70,7 @@ EXAMPLES = {
     "sndcgan_celebahq128.gin": _gpu_config("celeb_a_hq_128", "sndcgan_arch", 1, 100000, 1, True,
                                            "non_saturating", "no_penalty", 0.0002, 0.999),
 }
-# What each example sets, from the tables of COMPARE_GAN.md part 4 §3: family,
+# What each example sets, from compare_gan's example_configs: family,
 # image shape, classes (conditional), global batch = batch_size x (disc_iters + 1),
 # G steps, disc_iters, loss, penalty and weight, G / D lr, Adam beta1 / beta2,
 # z normal?, G norm, D spectral norm, BN decay / epsilon / moving averages, EMA.
@@ -101,7 +101,7 @@ EXPECTED = {
         betas=(0.5, 0.999), normal_z=False, g_norm=normalization.BatchNorm, d_sn="left",
         bn=(0.9, 1e-5, True), ema=False, loop=1000, checkpoint=5000, init="normal"),
 }
-# compare_gan's widths (part 4 §1.1 #23-28, §3): (G ch, D ch, G attention, D attention).
+# compare_gan's widths (its architecture sources): (G ch, D ch, G attention, D attention).
 WIDTHS = {"resnet_biggan": (96, 96, "B4", "B1"), "resnet_cifar": (256, 128, None, None),
           "resnet5": (64, 64, None, None)}
 # Only widths shrink: every other value stays the example's.
@@ -196,7 +196,7 @@ def test_every_sub_step_sees_batch_size_images(tmp_path):
   """options.batch_size is per D/G sub-step: the step batch splits into disc_iters + 1 of them.
 
   compare_gan's unrolled step takes batch_size x (disc_iters + 1) examples and
-  splits them into disc_iters + 1 equal chunks (COMPARE_GAN.md part 2 §3.6;
+  splits them into disc_iters + 1 equal chunks (compare_gan modular_gan.py:428-442;
   BigGAN: 2048 x 3 = 6144).
   """
   path = tmp_path / "c.gin"

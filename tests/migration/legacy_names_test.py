@@ -1,6 +1,6 @@
 """The mapping tables: compare_gan's names and defaults, and compare_gan2 names that exist.
 
-compare_gan's defaults are pinned from COMPARE_GAN.md part 4 §1.1-§1.2; every
+compare_gan's defaults are pinned from compare_gan's source at 19922d3; every
 compare_gan2 name a table points at must be a registered configurable with
 that parameter, for every family, dataset, optimizer and sampler it applies to.
 """
@@ -13,7 +13,7 @@ from compare_gan2.migration import legacy_names as names
 from compare_gan2.migration import legacy_parse
 from compare_gan2.migration import legacy_values as values
 
-# (selector suffix, parameter, compare_gan default) from part 4 §1.1-§1.2.
+# (selector suffix, parameter, compare_gan default) from compare_gan's source.
 DEFAULTS = [
     ("options", "lamba", 1), ("options", "disc_iters", 1), ("options", "z_dim", 128),
     ("options", "batch_size", names.REQUIRED), ("dataset", "seed", 547),
@@ -38,7 +38,7 @@ DEFAULTS = [
 
 
 def test_compare_gan_defines_39_configurables():
-  """The index holds compare_gan's 39 gin.configurable names (part 4 §1, Counts)."""
+  """The index holds compare_gan's 39 gin.configurable names (docs/design.md §12.11)."""
   assert names.COMPARE_GAN_COUNT == 39
 
 

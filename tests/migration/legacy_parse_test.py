@@ -1,6 +1,6 @@
 """How compare_gan gin files are read: selectors, scopes, precedence, macros, detection.
 
-gin 0.1.4 semantics as COMPARE_GAN.md part 4 §0 and §5 describe them: any
+gin 0.1.4 semantics as docs/design.md §12 describes them: any
 unique dotted suffix names a configurable, later bindings win, `@S/name`
 enters scope S, an architecture class's bindings override G.* / D.*.
 """
@@ -37,12 +37,12 @@ def _translate(tmp_path, *lines, bindings=()):
     ("resnet_cifar.Generator", "compare_gan.architectures.resnet_cifar.Generator"),
 ])
 def test_any_unique_suffix_names_the_configurable(selector, complete):
-  """Short, partial, complete and operative-config (minimal) selectors (§5.2)."""
+  """Short, partial, complete and operative-config (minimal) selectors (§12.2)."""
   assert legacy_parse.resolve_legacy(selector) == (complete, "")
 
 
 def test_ambiguous_and_unknown_selectors_are_named():
-  """`Generator` needs its module (§1); unknown names fail as gin 0.1.4's strict parse did."""
+  """`Generator` needs its module (§12.2); unknown names fail as gin 0.1.4's strict parse did."""
   assert "ambiguous selector 'Generator'" in legacy_parse.resolve_legacy("Generator")[1]
   assert "defines no configurable 'optimizer'" in legacy_parse.resolve_legacy("optimizer")[1]
 
@@ -64,7 +64,7 @@ def test_detection_claims_only_compare_gan_bindings():
 
 
 def test_later_bindings_win_and_bindings_come_after_files(tmp_path):
-  """A repeated binding takes the last value; --gin_bindings override the files (§5.1)."""
+  """A repeated binding takes the last value; --gin_bindings override the files (§12.1)."""
   translation = _translate(tmp_path, "options.disc_iters = 2", "options.disc_iters = 3",
                            bindings=["options.disc_iters = 4"])
   assert "gans.ModularGAN.disc_iters = 4" in translation.lines
@@ -83,7 +83,7 @@ def test_architecture_class_overrides_g_and_d(tmp_path):
 
 
 def test_gan_class_bindings_override_modular_gan(tmp_path):
-  """GPUModularGAN (first gin release) is a ModularGAN whose own bindings win (§5.5, §5.13)."""
+  """GPUModularGAN (first gin release) is a ModularGAN whose own bindings win (§12.5, §12.10)."""
   path = tmp_path / "legacy.gin"
   path.write_text("\n".join(BASE[:3] + ["options.gan_class = @GPUModularGAN",
                                         "options.training_steps = 5", "ModularGAN.g_lr = 0.1",
@@ -94,7 +94,7 @@ def test_gan_class_bindings_override_modular_gan(tmp_path):
 
 
 def test_scoped_references_take_their_scope_bindings(tmp_path):
-  """@G/... and @D/... optimizers read G/ and D/ scoped bindings (§5.4); unreached scopes warn."""
+  """@G/... and @D/... optimizers read G/ and D/ scoped bindings (§12.4); unreached scopes warn."""
   translation = _translate(
       tmp_path, "ModularGAN.g_optimizer_fn = @G/tf.train.AdamOptimizer",
       "ModularGAN.d_optimizer_fn = @D/tf.train.AdamOptimizer",
@@ -110,7 +110,7 @@ def test_scoped_references_take_their_scope_bindings(tmp_path):
 
 
 def test_macros_constants_and_includes(tmp_path):
-  """`X = 1` / `%X`, `%tf.float32`, and `include` as gin 0.1.4 (§5.8)."""
+  """`X = 1` / `%X`, `%tf.float32`, and `include` as gin 0.1.4 (§12.7)."""
   (tmp_path / "base.gin").write_text("\n".join(BASE) + "\nSTEPS = 7\n")
   path = tmp_path / "main.gin"
   path.write_text("include 'base.gin'\noptions.training_steps = %STEPS\n"

@@ -5,7 +5,7 @@ with compare_gan2 bindings parsed after it (gin_configs/smoke/tiny.gin widths,
 as the runner allows), built, and trained for one step (disc_iters D updates,
 one G update) on random images; the step counters, finite losses and moved
 weights show it trained. The built objects must carry the compare_gan values
-(COMPARE_GAN.md part 4 §1.1-§1.2 for names and defaults).
+(compare_gan's source at 19922d3 for names and defaults).
 """
 
 import inspect
@@ -173,7 +173,7 @@ def test_optimizers_keep_tf1_settings(tmp_path):
 def test_raw_default_optimizer_ignores_adam_bindings_as_compare_gan_did(tmp_path):
   """Without g_optimizer_fn = @tf.train.AdamOptimizer, beta1 bindings never reached Adam.
 
-  compare_gan's default is the raw TF class (COMPARE_GAN.md part 4 §5.6): beta1
+  compare_gan's default is the raw TF class (docs/design.md §12.6): beta1
   stays 0.9, and the binding gets a warning.
   """
   path = tmp_path / "raw.gin"

@@ -1,7 +1,7 @@
 """Tests of compare_gan2.ops.attention.NonLocalBlock (SAGAN self-attention).
 
-Against compare_gan's `non_local_block` (arch_ops.py:709-758, COMPARE_GAN.md
-§1.12): identity at initialisation (sigma = 0), an independent numpy reference
+Against compare_gan's `non_local_block` (arch_ops.py:709-758):
+identity at initialisation (sigma = 0), an independent numpy reference
 for sigma != 0 (with and without spectral norm), the parameter count, the
 variable creation order, SN on all four convolutions, the kernel initializer,
 eager == tf.function == 2 replicas, config round trip and the shape errors.

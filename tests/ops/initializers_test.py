@@ -1,6 +1,6 @@
 """Tests of compare_gan2.ops.initializers.weight_initializer.
 
-compare_gan's `weights` options (arch_ops.py:46-63, COMPARE_GAN.md §1.1) checked
+compare_gan's `weights` options (arch_ops.py:46-63) checked
 by their sample statistics: "normal" N(0, 0.02²), "truncated" cut at ±2σ,
 "orthogonal", the Glorot family (variance 2/(fan_in+fan_out)); the error for an
 unknown name; and that each call gives a fresh unseeded initializer, so layers

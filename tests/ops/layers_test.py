@@ -4,7 +4,7 @@ Outputs against numpy references (TF "SAME" padding, including the asymmetric
 cases and the transposed conv's explicit output size 4 -> 7), kernel layouts,
 biases, compute_output_shape, variable paths, Embedding == bias-free Linear on
 one-hot labels (also with SN), eager == tf.function == 2 replicas, config round
-trips and input-rank errors (compare_gan arch_ops.py:538-592, COMPARE_GAN.md §1.2-1.4).
+trips and input-rank errors (compare_gan arch_ops.py:538-592).
 """
 
 import keras

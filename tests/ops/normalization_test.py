@@ -1,4 +1,4 @@
-"""Tests for compare_gan2.ops.normalization (COMPARE_GAN.md §1.7-1.11, §4.1).
+"""Tests for compare_gan2.ops.normalization (compare_gan arch_ops.py:66-450).
 
 Covers BatchNorm (compare_gan's pinned values, moving averages, accumulated
 standing statistics in both variance modes, synchronized and per-replica
@@ -20,7 +20,7 @@ from compare_gan2.ops import normalization as norm
 
 EPS = 1e-3  # compare_gan's default epsilon.
 
-# arch_ops_test.py:29-61 (COMPARE_GAN.md §4.1).
+# arch_ops_test.py:29-61.
 PINNED_X = np.array([
     [[[5, 7, 2]], [[5, 8, 8]]], [[[1, 2, 0]], [[4, 0, 4]]],
     [[[6, 2, 6]], [[5, 0, 5]]], [[[2, 4, 2]], [[6, 4, 1]]]], np.float32)
@@ -69,7 +69,7 @@ def test_batch_norm_matches_compare_gan_pinned_values():
   out = norm.BatchNorm()(PINNED_X, training=True).numpy()
   np.testing.assert_allclose(out, PINNED_OUT, atol=1e-5)
   np.testing.assert_allclose(out, _standardize(PINNED_X), atol=1e-5)
-  # The hand check of §4.1: channel 0 has mean 4.25 and variance 2.9375.
+  # By hand: channel 0 has mean 4.25 and variance 2.9375.
   np.testing.assert_allclose(out[0, 0, 0, 0], 0.75 / np.sqrt(2.9375 + EPS), rtol=1e-6)
 
 

@@ -2,7 +2,7 @@
 
 The loss is compared with a NumPy reference built from np.rot90 and a
 hand-written softmax cross-entropy on F's features (Lucic et al. 2019,
-METHODS.md §5.1): rotation term over all images in 4 rotations, class term
+arXiv 1903.02271 eq. (2)): rotation term over all images in 4 rotations, class term
 over the labelled images in 4 rotations, weighted by γ. Also: the held-out
 accuracies of `evaluate` and the errors of `make_labeller`.
 

@@ -1,6 +1,6 @@
 """Tests for compare_gan2.pretraining.training: S²L training, resumable.
 
-On bundled MNIST with 10% labels (Lucic et al. 2019, METHODS.md §5.1): the
+On bundled MNIST with 10% labels (Lucic et al. 2019, arXiv 1903.02271 §3.1): the
 loss falls and, after 30 steps, the class head beats chance on the held-out
 eval split by a margin luck cannot give; a run resumed from its checkpoint
 ends with the weights of a straight run; γ = 0 trains rotation only; a

@@ -1,7 +1,7 @@
 """Tests for tools/migrate_gin: the translated file, the guide, exit statuses.
 
-The input is a compare_gan file (COMPARE_GAN.md part 4 §3.3,
-resnet_cifar10.gin's bindings); the written file must parse with compare_gan2
+The input is a compare_gan file (compare_gan's
+example_configs/resnet_cifar10.gin); the written file must parse with compare_gan2
 and say in its header what each binding became.
 """
 

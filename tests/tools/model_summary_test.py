@@ -21,7 +21,7 @@ def test_dcgan_table_totals_and_output_shapes():
                   "dcgan.Discriminator.image_shape = (32, 32, 3)")
   assert "== generator: compare_gan2.architectures.dcgan.Generator (image 32x32x3" in text
   assert "generator/g_dc1/kernel" in text and "(5, 5, 256, 512)" in text
-  # compare_gan's DCGAN at 32x32x3 (COMPARE_GAN.md §4.7).
+  # compare_gan's DCGAN at 32x32x3 (docs/design.md §10).
   assert "trainable parameters: 4,570,243" in text
   assert "trainable parameters: 4,308,609" in text
   assert "-> output (2, 32, 32, 3)" in text
@@ -56,7 +56,7 @@ def test_console_command_exits_1_with_one_paragraph():
   result = _console("--generator=@infogan.Generator()", "--discriminator=@infogan.Discriminator()",
                     "--gin_bindings=infogan.Generator.image_shape = (30, 30, 1)")
   assert result.returncode == 1
-  # TF's own start-up lines precede ours on stderr (ENVIRONMENT.md §8).
+  # TF's own start-up lines precede ours on stderr (docs/design.md §8).
   message = result.stderr[result.stderr.index("model_summary:"):]
   assert "multiples of 4" in message and "got 30x30" in message
   assert "Traceback" not in result.stderr
