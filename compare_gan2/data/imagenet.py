@@ -6,7 +6,9 @@ S3GAN variants `data.labeled_only_imagenet_128`, `data.single_class_imagenet_128
 `data.random_class_imagenet_128`, `data.soft_labeled_imagenet_128`. Each takes
 `data_dir`, `labels` (`@data.LabelOptions()`), `train_crop` ("distorted") and
 `eval_crop` ("middle"); see named.py for the table and the differences from
-compare_gan.
+compare_gan. The plain `imagenet_<R>` builders also take `train_examples` and
+`train_flip`, for the DiffAugment fork's subsets (`imagenet_128_0.5`,
+`imagenet_128_0.25`) and its flipped training images.
 
 Semi-supervised S3GAN at 10% labels (Lucic et al. 2019, arXiv 1903.02271 §5):
 
@@ -79,9 +81,11 @@ def _imagenet(name: str, resolution: int, data_dir: str | None, labels: LabelOpt
 
 @_register
 def imagenet_64(data_dir: str | None = None, labels: LabelOptions | None = None,
-                train_crop: str = "distorted", eval_crop: str = "middle") -> base.Dataset:
-  """ImageNet at 64×64 (`datasets.py:500-532`)."""
-  return _imagenet("imagenet_64", 64, data_dir, labels, train_crop, eval_crop)
+                train_crop: str = "distorted", eval_crop: str = "middle",
+                train_examples: int | None = None, train_flip: bool = False) -> base.Dataset:
+  """ImageNet at 64×64 (`datasets.py:500-532`); arguments as `imagenet_128`."""
+  return _imagenet("imagenet_64", 64, data_dir, labels, train_crop, eval_crop,
+                   train_flip=train_flip, train_examples=train_examples)
 
 
 @_register
@@ -104,16 +108,20 @@ def imagenet_128(data_dir: str | None = None, labels: LabelOptions | None = None
 
 @_register
 def imagenet_256(data_dir: str | None = None, labels: LabelOptions | None = None,
-                 train_crop: str = "distorted", eval_crop: str = "middle") -> base.Dataset:
-  """ImageNet at 256×256."""
-  return _imagenet("imagenet_256", 256, data_dir, labels, train_crop, eval_crop)
+                 train_crop: str = "distorted", eval_crop: str = "middle",
+                 train_examples: int | None = None, train_flip: bool = False) -> base.Dataset:
+  """ImageNet at 256×256; arguments as `imagenet_128`."""
+  return _imagenet("imagenet_256", 256, data_dir, labels, train_crop, eval_crop,
+                   train_flip=train_flip, train_examples=train_examples)
 
 
 @_register
 def imagenet_512(data_dir: str | None = None, labels: LabelOptions | None = None,
-                 train_crop: str = "distorted", eval_crop: str = "middle") -> base.Dataset:
-  """ImageNet at 512×512."""
-  return _imagenet("imagenet_512", 512, data_dir, labels, train_crop, eval_crop)
+                 train_crop: str = "distorted", eval_crop: str = "middle",
+                 train_examples: int | None = None, train_flip: bool = False) -> base.Dataset:
+  """ImageNet at 512×512; arguments as `imagenet_128`."""
+  return _imagenet("imagenet_512", 512, data_dir, labels, train_crop, eval_crop,
+                   train_flip=train_flip, train_examples=train_examples)
 
 
 @_register

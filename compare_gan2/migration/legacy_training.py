@@ -31,6 +31,11 @@ def dataset(t: lt.Translator) -> str | None:
                     "data.image_folder.path to your prepared CelebA-HQ images")
     builder, (t.image_shape, t.num_classes) = values.CELEBA_HQ_BUILDER, (values.CELEBA_HQ_SHAPE, 0)
     t.emit(f"data.{builder}.resolution", values.CELEBA_HQ_SHAPE[0], binding)
+  elif name in values.FORK_SUBSETS:
+    builder, examples = values.FORK_SUBSETS[name]
+    info = values.BUILDERS[builder]().info
+    t.image_shape, t.num_classes = tuple(info.image_shape), info.num_classes
+    t.emit(f"data.{builder}.train_examples", examples, binding)
   elif name in values.DATASETS:
     builder = values.DATASETS[name]
     # The builders only describe the data here (no TFDS access); the soft-label
@@ -42,7 +47,8 @@ def dataset(t: lt.Translator) -> str | None:
                       "data.soft_labeled_imagenet_128.soft_labels_file (.npy/.npz logits)")
   else:
     t.fail(binding, f"compare_gan has no dataset {name!r}; its names: "
-                    f"{', '.join(sorted(values.DATASETS))}")
+                    f"{', '.join(sorted(values.DATASETS))} (and the DiffAugment fork's "
+                    f"{', '.join(values.FORK_SUBSETS)})")
     return None
   t.emit_param(lt.DATASET, "name", lt.Gin(f"@data.{builder}()"), sources=(binding,))
   return builder
@@ -59,6 +65,9 @@ def data_options(t: lt.Translator, builder: str | None) -> None:
     if param in params:
       crop, binding = t.value(selector, "crop_method")
       t.emit_param(selector, "crop_method", crop, sources=(binding,), dataset=builder)
+      if param == "train_crop" and crop == values.FORK_CROP:
+        # Only the DiffAugment fork has "zoomed", and its training images are flipped.
+        t.emit(f"data.{builder}.train_flip", True, binding)
     else:
       t.dead_reasons[selector] = "only ImageNet datasets crop"
   t.check_rest((_REPLACE_LABELS,))

@@ -80,6 +80,15 @@ GAN_BASES: dict[str, tuple[str, ...]] = {
 
 # dataset.name -> the compare_gan2.data builder (compare_gan2.data.NAMED).
 DATASETS: dict[str, str] = {name: builder.__name__ for name, builder in data.NAMED}
+# The DiffAugment fork's ImageNet subsets (data-efficient-gans at 0b63395,
+# DiffAugment-biggan-imagenet/compare_gan/datasets.py:653-654): the first N
+# training examples of imagenet_128, as (builder, N).
+FORK_SUBSETS: dict[str, tuple[str, int]] = {
+    "imagenet_128_0.5": ("imagenet_128", 640_583),
+    "imagenet_128_0.25": ("imagenet_128", 320_291),
+}
+# The fork's only crop; its training transform also flips every image.
+FORK_CROP = "zoomed"
 BUILDERS = dict(data.NAMED)
 # Not in compare_gan's DATASETS (google/compare_gan#44): the user prepares the
 # images; the nearest builder is an image folder at the intended resolution.
