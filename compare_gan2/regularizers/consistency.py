@@ -100,6 +100,7 @@ class CR(base.Regularizer):
     self.weight, self.augment = weight, augment
 
   def d_terms(self, context: base.Context) -> dict[str, tf.Tensor]:
+    """{"cr": λ·E‖D(x) − D(T(x))‖²}."""
     seed = stateless_random.fold_in(base.check_seed(context.seed, "CR"), _CR_REAL)
     augmented = context.discriminate(self.augment(context.real, seed), True)
     return {"cr": self.weight * base.squared_difference(context.d_real_logits, augmented)}
@@ -116,6 +117,7 @@ class BCR(base.Regularizer):
     self.real_weight, self.fake_weight, self.augment = real_weight, fake_weight, augment
 
   def d_terms(self, context: base.Context) -> dict[str, tf.Tensor]:
+    """{"bcr_real": λ_real·E‖D(x) − D(T(x))‖², "bcr_fake": λ_fake·E‖D(G(z)) − D(T(G(z)))‖²}."""
     seed = base.check_seed(context.seed, "BCR")
     terms = {}
     for name, images, logits, real, weight, key in (
@@ -150,12 +152,14 @@ class ZCR(base.Regularizer):
     return context.generate(context.z + latent_noise(context.z, self.sigma, seed))
 
   def d_terms(self, context: base.Context) -> dict[str, tf.Tensor]:
+    """{"zcr_d": λ_dis·E‖D(G(z)) − D(G(z + Δz))‖²}; G(z + Δz) without gradient."""
     # D's update must not reach G: the perturbed fakes are constants here.
     perturbed = tf.stop_gradient(self._perturbed(context, _ZCR_D))
     logits = context.discriminate(perturbed, False)
     return {"zcr_d": self.d_weight * base.squared_difference(context.d_fake_logits, logits)}
 
   def g_terms(self, context: base.Context) -> dict[str, tf.Tensor]:
+    """{"zcr_g": −λ_gen·E‖G(z) − G(z + Δz)‖²}, with gradient to G through both."""
     difference = tf.square(tf.cast(context.fake, tf.float32)
                            - tf.cast(self._perturbed(context, _ZCR_G), tf.float32))
     if self.image_reduction == "sum":

@@ -82,5 +82,6 @@ class LeCam(base.Regularizer):
                                                          context.d_fake_logits)}
 
   def metrics(self) -> dict[str, tf.Tensor]:
+    """{"lecam_alpha_real": α_R, "lecam_alpha_fake": α_F}."""
     return {"lecam_alpha_real": tf.identity(self.alpha_real),
             "lecam_alpha_fake": tf.identity(self.alpha_fake)}

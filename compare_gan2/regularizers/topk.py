@@ -73,6 +73,7 @@ class TopK(base.Regularizer):
     return tf.math.top_k(everything[:, 0], k=k, sorted=True).values[:, None]
 
   def metrics(self) -> dict[str, tf.Tensor]:
+    """{"topk_k": k of the last G update}."""
     return {"topk_k": tf.identity(self.last_k)}
 
 
