@@ -1,11 +1,11 @@
 """Consistency regularization: CR, and the improved bCR and zCR.
 
-CR, Zhang et al. 2020 (arXiv 1910.12027, eq. 1 and Algorithm 1): D's final
+CR, Zhang et al. 2020 (arXiv 1910.12027, §3 and Algorithm 1): D's final
 logits on a real image and on an augmentation T of it should agree,
     L_D += λ · E‖D(x) − D(T(x))‖²,   λ = 10,
 with T a random horizontal flip and a shift by a few pixels (§3).
 
-bCR and zCR, Zhao et al. 2021 (arXiv 2002.04724, §3, eqs. 1-3 and Algorithms
+bCR and zCR, Zhao et al. 2021 (arXiv 2002.04724, §3 and Algorithms
 1-2): bCR applies the same term to the fakes too,
     L_D += λ_real · E‖D(x) − D(T(x))‖² + λ_fake · E‖D(G(z)) − D(T(G(z)))‖²,
 and zCR perturbs the latent, T(z) = z + Δz with Δz ~ N(0, σ²I):
@@ -108,7 +108,7 @@ class CR(base.Regularizer):
 
 @base.register
 class BCR(base.Regularizer):
-  """bCR (arXiv 2002.04724, eq. 1): CR on the reals and on the fakes, in D's loss."""
+  """bCR (arXiv 2002.04724, Algorithm 1): CR on the reals and on the fakes, in D's loss."""
 
   def __init__(self, real_weight: float = 10.0, fake_weight: float = 10.0,
                augment: Augment = flip_and_translate):
@@ -130,7 +130,7 @@ class BCR(base.Regularizer):
 
 @base.register
 class ZCR(base.Regularizer):
-  """zCR (arXiv 2002.04724, eqs. 2-3): D consistent and G sensitive under z + Δz."""
+  """zCR (arXiv 2002.04724, Algorithm 2): D consistent and G sensitive under z + Δz."""
 
   def __init__(self, sigma: float = 0.05, d_weight: float = 20.0, g_weight: float = 0.5,
                image_reduction: str = "mean"):
