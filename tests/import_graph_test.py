@@ -64,6 +64,8 @@ ALLOWED = {
                                  "compare_gan2.architectures.base", "compare_gan2.ops",
                                  "compare_gan2.checkpoints", "compare_gan2.schedules"],
     "compare_gan2.preflight": ["compare_gan2.registry", "compare_gan2.run_config"],
+    "compare_gan2.regularizers": ["compare_gan2.regularizers", "compare_gan2.global_batch",
+                                  "compare_gan2.stateless_random"],
     "compare_gan2.main": ["compare_gan2.configurables", "compare_gan2.distribute",
                           "compare_gan2.train_lib", "compare_gan2.experiment",
                           "compare_gan2.evaluation", "compare_gan2.preflight",
