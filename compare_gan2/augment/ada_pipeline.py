@@ -249,6 +249,7 @@ def augment(images: tf.Tensor, seed: tf.Tensor, p: tf.Tensor, multipliers: dict[
     multipliers: op name -> probability multiplier (a PIPELINES entry).
     ranges: the parameter distributions.
   """
+  images = tf.convert_to_tensor(images)
   height, width, channels = draws.check_images(images, "ADA")
   unknown = sorted(set(multipliers) - set(_OPS))
   if unknown:

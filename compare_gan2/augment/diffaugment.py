@@ -145,6 +145,7 @@ class DiffAugment(base.Augmentation):
 
   def __call__(self, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Augments float images [B, H, W, C] in [0, 1] with this step's seed [2]."""
+    images = tf.convert_to_tensor(images)
     draws.check_images(images, f"DiffAugment({self.policy!r})")
     for op in self._ops:
       images = op(images, draws.stream(seed, _STREAMS[op]))
