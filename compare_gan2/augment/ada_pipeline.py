@@ -65,6 +65,20 @@ def matrices(*rows: list) -> tf.Tensor:
   return tf.reshape(tf.stack(entries, axis=1), [batch, len(rows), len(rows)])
 
 
+def compose(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+  """a @ b for [B, n, n] @ [B, n, m], as explicit multiply-adds in a fixed order.
+
+  A batched matmul kernel may block its sums differently for another batch
+  size, so one replica's half-batch would round otherwise than the whole batch
+  on one device; elementwise ops give every example the same bits either way.
+  """
+  terms = [a[:, :, k, tf.newaxis] * b[:, tf.newaxis, k, :] for k in range(a.shape[-1])]
+  total = terms[0]
+  for term in terms[1:]:
+    total = total + term
+  return total
+
+
 def translate_2d(tx: tf.Tensor, ty: tf.Tensor) -> tf.Tensor:
   return matrices([1, 0, tx], [0, 1, ty], [0, 0, 1])
 
@@ -97,11 +111,19 @@ class Draw:
   def stream(self, op: str, part: int = 0) -> tf.Tensor:
     return draws.stream(draws.stream(self.seed, STREAMS[op]), part)
 
-  def uniform(self, op: str, low: float, high: float, width: int = 1) -> tf.Tensor:
-    return draws.uniform(self.batch, self.stream(op), low, high, width)
+  def uniform(self, op: str, low: float, high: float, width: int = 1, then=None) -> tf.Tensor:
+    return draws.uniform(self.batch, self.stream(op), low, high, width, then)
 
-  def normal(self, op: str, std: float, width: int = 1) -> tf.Tensor:
-    return draws.normal(self.batch, self.stream(op), std, width)
+  def normal(self, op: str, std: float, width: int = 1, then=None) -> tf.Tensor:
+    return draws.normal(self.batch, self.stream(op), std, width, then)
+
+
+def _exp2(v: tf.Tensor) -> tf.Tensor:
+  return tf.pow(2.0, v)
+
+
+def _cos_sin(theta: tf.Tensor) -> tf.Tensor:
+  return tf.concat([tf.cos(theta), tf.sin(theta)], axis=1)
 
 
 def blit_matrix(d: Draw, height: int, width: int, r: Ranges) -> tf.Tensor:
@@ -109,14 +131,15 @@ def blit_matrix(d: Draw, height: int, width: int, r: Ranges) -> tf.Tensor:
   g_inv = tf.eye(3, batch_shape=[d.batch])
   if d.on("xflip"):
     i = d.gate("xflip", tf.floor(d.uniform("xflip", 0.0, 2.0)), 0.0)[:, 0]
-    g_inv @= scale_2d(1 - 2 * i, tf.ones_like(i))
+    g_inv = compose(g_inv, scale_2d(1 - 2 * i, tf.ones_like(i)))
   if d.on("rotate90"):
     i = tf.cast(d.gate("rotate90", tf.floor(d.uniform("rotate90", 0.0, 4.0)), 0.0)[:, 0], tf.int32)
     # rotate_2d_inv(-π/2 i) = rotation by +π/2 i, with exact cosines and sines.
-    g_inv @= rotate_2d(tf.gather([1.0, 0.0, -1.0, 0.0], i), tf.gather([0.0, 1.0, 0.0, -1.0], i))
+    g_inv = compose(g_inv, rotate_2d(tf.gather([1.0, 0.0, -1.0, 0.0], i),
+                                      tf.gather([0.0, 1.0, 0.0, -1.0], i)))
   if d.on("xint"):
     t = d.gate("xint", d.uniform("xint", -r.xint_max, r.xint_max, width=2), 0.0)
-    g_inv @= translate_2d(-tf.round(t[:, 0] * width), -tf.round(t[:, 1] * height))
+    g_inv = compose(g_inv, translate_2d(-tf.round(t[:, 0] * width), -tf.round(t[:, 1] * height)))
   return g_inv
 
 
@@ -125,24 +148,24 @@ def general_matrix(d: Draw, height: int, width: int, r: Ranges) -> tf.Tensor:
   fractional translation, as an inverse [B, 3, 3] matrix."""
   g_inv = tf.eye(3, batch_shape=[d.batch])
   if d.on("scale"):
-    s = d.gate("scale", 2.0 ** d.normal("scale", r.scale_std), 1.0)[:, 0]
-    g_inv @= scale_2d(1 / s, 1 / s)
+    s = d.gate("scale", d.normal("scale", r.scale_std, then=_exp2), 1.0)[:, 0]
+    g_inv = compose(g_inv, scale_2d(1 / s, 1 / s))
   p_rot = 1 - tf.sqrt(tf.maximum(1 - d.p * d.multipliers.get("rotate", 0.0), 0.0))
   if d.on("rotate"):  # pre-rotation; rotate_2d_inv(-θ) is a rotation by θ
-    theta = d.gate("rotate", d.uniform("rotate", -math.pi * r.rotate_max, math.pi * r.rotate_max),
-                   0.0, p_rot)[:, 0]
-    g_inv @= rotate_2d(tf.cos(theta), tf.sin(theta))
+    cs = d.gate("rotate", d.uniform("rotate", -math.pi * r.rotate_max, math.pi * r.rotate_max,
+                                    then=_cos_sin), [1.0, 0.0], p_rot)
+    g_inv = compose(g_inv, rotate_2d(cs[:, 0], cs[:, 1]))
   if d.on("aniso"):
-    s = d.gate("aniso", 2.0 ** d.normal("aniso", r.aniso_std), 1.0)[:, 0]
-    g_inv @= scale_2d(1 / s, s)
+    s = d.gate("aniso", d.normal("aniso", r.aniso_std, then=_exp2), 1.0)[:, 0]
+    g_inv = compose(g_inv, scale_2d(1 / s, s))
   if d.on("rotate"):  # post-rotation: its own draws, from a second stream of the op
     post = Draw(d.batch, d.stream("rotate", 2), d.p, {"rotate": 1.0})
-    theta = post.gate("rotate", post.uniform("rotate", -math.pi * r.rotate_max,
-                                             math.pi * r.rotate_max), 0.0, p_rot)[:, 0]
-    g_inv @= rotate_2d(tf.cos(theta), tf.sin(theta))
+    cs = post.gate("rotate", post.uniform("rotate", -math.pi * r.rotate_max,
+                                          math.pi * r.rotate_max, then=_cos_sin), [1.0, 0.0], p_rot)
+    g_inv = compose(g_inv, rotate_2d(cs[:, 0], cs[:, 1]))
   if d.on("xfrac"):
     t = d.gate("xfrac", d.normal("xfrac", r.xfrac_std, width=2), 0.0)
-    g_inv @= translate_2d(-t[:, 0] * width, -t[:, 1] * height)
+    g_inv = compose(g_inv, translate_2d(-t[:, 0] * width, -t[:, 1] * height))
   return g_inv
 
 
@@ -165,7 +188,7 @@ def transform(images: tf.Tensor, g_inv: tf.Tensor) -> tf.Tensor:
   ys, xs = tf.meshgrid(tf.range(height, dtype=tf.float32) - cy,
                        tf.range(width, dtype=tf.float32) - cx, indexing="ij")
   grid = tf.stack([tf.reshape(xs, [-1]), tf.reshape(ys, [-1]), tf.ones([height * width])])
-  source = tf.linalg.matmul(g_inv, tf.broadcast_to(grid, [tf.shape(g_inv)[0], 3, height * width]))
+  source = compose(g_inv, tf.broadcast_to(grid, [tf.shape(g_inv)[0], 3, height * width]))
   x, y = source[:, 0] + cx, source[:, 1] + cy  # [B, H*W] input coordinates
   x0, y0 = tf.floor(x), tf.floor(y)
   wx, wy = (x - x0)[..., tf.newaxis], (y - y0)[..., tf.newaxis]
@@ -188,10 +211,10 @@ def _luma_projector() -> tf.Tensor:
   return v[:, tf.newaxis] * v[tf.newaxis, :]
 
 
-def rotate_luma(theta: tf.Tensor) -> tf.Tensor:
-  """[B, 4, 4] rotation of RGB by θ about the luma axis (augment.py rotate_3d)."""
+def rotate_luma(c: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
+  """[B, 4, 4] rotation of RGB about the luma axis by the angle with cosine c and
+  sine s (augment.py rotate_3d)."""
   v = 1 / math.sqrt(3.0)
-  c, s = tf.cos(theta), tf.sin(theta)
   cc, vs = (1 - c) * v * v, v * s
   return matrices([cc + c, cc - vs, cc + vs, 0], [cc + vs, cc + c, cc - vs, 0],
                   [cc - vs, cc + vs, cc + c, 0], [0, 0, 0, 1])
@@ -204,20 +227,22 @@ def color_matrix(d: Draw, channels: int, r: Ranges) -> tf.Tensor:
   c = eye
   if d.on("brightness"):
     b = d.gate("brightness", d.normal("brightness", r.brightness_std), 0.0)[:, 0]
-    c = matrices([1, 0, 0, b], [0, 1, 0, b], [0, 0, 1, b], [0, 0, 0, 1]) @ c
+    c = compose(matrices([1, 0, 0, b], [0, 1, 0, b], [0, 0, 1, b], [0, 0, 0, 1]), c)
   if d.on("contrast"):
-    k = d.gate("contrast", 2.0 ** d.normal("contrast", r.contrast_std), 1.0)[:, 0]
-    c = matrices([k, 0, 0, 0], [0, k, 0, 0], [0, 0, k, 0], [0, 0, 0, 1]) @ c
+    k = d.gate("contrast", d.normal("contrast", r.contrast_std, then=_exp2), 1.0)[:, 0]
+    c = compose(matrices([k, 0, 0, 0], [0, k, 0, 0], [0, 0, k, 0], [0, 0, 0, 1]), c)
   projector = _luma_projector()
   if d.on("lumaflip"):  # Householder reflection of the luma component
     i = d.gate("lumaflip", tf.floor(d.uniform("lumaflip", 0.0, 2.0)), 0.0)[:, :, tf.newaxis]
-    c = (eye - 2 * projector * i) @ c
+    c = compose(eye - 2 * projector * i, c)
   if d.on("hue") and channels > 1:
-    theta = d.gate("hue", d.uniform("hue", -math.pi * r.hue_max, math.pi * r.hue_max), 0.0)[:, 0]
-    c = rotate_luma(theta) @ c
+    cs = d.gate("hue", d.uniform("hue", -math.pi * r.hue_max, math.pi * r.hue_max,
+                                 then=_cos_sin), [1.0, 0.0])
+    c = compose(rotate_luma(cs[:, 0], cs[:, 1]), c)
   if d.on("saturation") and channels > 1:
-    s = d.gate("saturation", 2.0 ** d.normal("saturation", r.saturation_std), 1.0)[:, :, tf.newaxis]
-    c = (projector + (tf.eye(4) - projector) * s) @ c
+    s = d.gate("saturation", d.normal("saturation", r.saturation_std, then=_exp2),
+               1.0)[:, :, tf.newaxis]
+    c = compose(projector + (tf.eye(4) - projector) * s, c)
   return c
 
 
@@ -228,7 +253,10 @@ def apply_color(images: tf.Tensor, c: tf.Tensor) -> tf.Tensor:
   c = tf.cast(c, images.dtype)
   signed = images * 2 - 1
   if channels == 3:
-    out = tf.einsum("bij,bhwj->bhwi", c[:, :3, :3], signed) + c[:, tf.newaxis, tf.newaxis, :3, 3]
+    pixels = tf.reshape(signed, [tf.shape(images)[0], -1, 3])
+    pixels = tf.concat([pixels, tf.ones_like(pixels[..., :1])], axis=-1)  # (r, g, b, 1)
+    out = tf.reshape(tf.linalg.matrix_transpose(
+        compose(c[:, :3, :], tf.linalg.matrix_transpose(pixels))), tf.shape(images))
   elif channels == 1:
     rows = tf.reduce_mean(c[:, :3, :], axis=1)  # [B, 4]
     gain = tf.reduce_sum(rows[:, :3], axis=1)
@@ -256,7 +284,7 @@ def augment(images: tf.Tensor, seed: tf.Tensor, p: tf.Tensor, multipliers: dict[
     raise ValueError(f"ADA pipeline has unknown ops {unknown}; known: {', '.join(_OPS)}.")
   d = Draw(tf.shape(images)[0], seed, tf.cast(p, tf.float32), multipliers)
   if any(d.on(op) for op in (*_BLIT, *_GEOM)):
-    g_inv = blit_matrix(d, height, width, ranges) @ general_matrix(d, height, width, ranges)
+    g_inv = compose(blit_matrix(d, height, width, ranges), general_matrix(d, height, width, ranges))
     images = transform(images, g_inv)
   if any(d.on(op) for op in _COLOR):
     images = apply_color(images, color_matrix(d, channels, ranges))

@@ -8,6 +8,8 @@ Each random quantity of an augmentation uses its own seed, `stream(seed, k)`
 with a fixed k, so adding one op never changes another op's draws.
 """
 
+from collections.abc import Callable
+
 import tensorflow as tf
 
 from compare_gan2 import global_batch
@@ -20,10 +22,18 @@ def stream(seed: tf.Tensor, index: int) -> tf.Tensor:
 
 
 def uniform(batch: tf.Tensor | int, seed: tf.Tensor, minval: float = 0.0, maxval: float = 1.0,
-            width: int = 1) -> tf.Tensor:
-  """float32 U[minval, maxval) of shape [batch, width], per global example."""
-  unit = global_batch.uniform([batch, width], seed)
-  return minval + (maxval - minval) * unit
+            width: int = 1, then: Callable[[tf.Tensor], tf.Tensor] | None = None) -> tf.Tensor:
+  """float32 U[minval, maxval) of shape [batch, width], per global example.
+
+  `then` (e.g. cos, 2^x) is applied to the global draw before this replica's
+  rows are taken: a vectorised kernel computes a transcendental function with
+  other roundings for a tensor of other length (its scalar tail), so applying
+  it to the local rows would break 1-vs-N-replica equality.
+  """
+  def draw(rows, s):
+    values = stateless_random.uniform([rows, width], s, minval, maxval)
+    return values if then is None else then(values)
+  return global_batch.per_example(draw, batch, seed)
 
 
 def integers(batch: tf.Tensor | int, seed: tf.Tensor, minval: int, maxval: int,
@@ -33,10 +43,13 @@ def integers(batch: tf.Tensor | int, seed: tf.Tensor, minval: int, maxval: int,
       lambda rows, s: stateless_random.integers([rows, width], s, minval, maxval), batch, seed)
 
 
-def normal(batch: tf.Tensor | int, seed: tf.Tensor, stddev: float, width: int = 1) -> tf.Tensor:
-  """float32 N(0, stddev²) of shape [batch, width], per global example."""
-  return global_batch.per_example(
-      lambda rows, s: stateless_random.normal([rows, width], s, stddev), batch, seed)
+def normal(batch: tf.Tensor | int, seed: tf.Tensor, stddev: float, width: int = 1,
+           then: Callable[[tf.Tensor], tf.Tensor] | None = None) -> tf.Tensor:
+  """float32 N(0, stddev²) of shape [batch, width], per global example (`then` as in `uniform`)."""
+  def draw(rows, s):
+    values = stateless_random.normal([rows, width], s, stddev)
+    return values if then is None else then(values)
+  return global_batch.per_example(draw, batch, seed)
 
 
 def check_images(images: tf.Tensor, owner: str) -> tuple[int, int, int]:
