@@ -22,6 +22,8 @@ ALLOWED = {
     "compare_gan2.tfgan_compat": ["compare_gan2.console"],
     "compare_gan2.stateless_random": [],
     "compare_gan2.global_batch": ["compare_gan2.stateless_random"],
+    "compare_gan2.augment": ["compare_gan2.augment", "compare_gan2.global_batch",
+                             "compare_gan2.stateless_random"],
     "compare_gan2.ops": ["compare_gan2.ops", "compare_gan2.registry"],
     "compare_gan2.architectures": ["compare_gan2.architectures", "compare_gan2.ops"],
     "compare_gan2.losses": ["compare_gan2.registry", "compare_gan2.tfgan_compat"],

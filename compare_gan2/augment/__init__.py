@@ -1,0 +1,15 @@
+"""Differentiable augmentations of every image D sees: DiffAugment and ADA.
+
+`base.get(name)` / `base.names()` is the registry (name -> class); importing
+the package registers every augmentation in it.
+"""
+
+from compare_gan2.augment import ada
+from compare_gan2.augment import base
+from compare_gan2.augment import diffaugment
+
+ADA = ada.ADA
+Augmentation = base.Augmentation
+DiffAugment = diffaugment.DiffAugment
+get = base.get
+names = base.names
