@@ -99,7 +99,8 @@ def mnist_prepare(resolution: int, channels: int, upscale: str) -> base.PrepareF
 
 @registry.register(module="compare_gan2.data")
 def bundled_mnist(resolution: int = 28, channels: int = 1, upscale: str = "pad",
-                  labels: labels_lib.LabelOptions | None = None) -> base.Dataset:
+                  labels: labels_lib.LabelOptions | None = None,
+                  train_examples: int | None = None) -> base.Dataset:
   """The bundled MNIST test set as a 9,000 / 1,000 train / eval dataset, offline.
 
   Args:
@@ -107,16 +108,25 @@ def bundled_mnist(resolution: int = 28, channels: int = 1, upscale: str = "pad",
     channels: 1, or 3 for RGB models.
     upscale: "pad" (zero-pad, keeps the digit size) or "resize".
     labels: label subset / soft-label options for the train split.
+    train_examples: train on the first N of the 9,000 only (limited-data
+      studies); the eval split stays the same 1,000 images.
+
+  Raises:
+    ValueError: train_examples outside [1, 9000].
   """
   images, all_labels = load_bundled_mnist()
   is_eval = eval_mask()
   prepare = mnist_prepare(resolution, channels, upscale)
-  train = base.ArraySource(items=images[~is_eval], labels=all_labels[~is_eval])
+  count = NUM_TRAIN if train_examples is None else train_examples
+  if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= NUM_TRAIN:
+    raise ValueError(f"data.bundled_mnist.train_examples must be an integer in [1, {NUM_TRAIN}],"
+                     f" got {train_examples!r}.")
+  train = base.ArraySource(items=images[~is_eval][:count], labels=all_labels[~is_eval][:count])
   train = labels_lib.apply_to_array(train, labels, 10)
   evaluation = base.ArraySource(items=images[is_eval], labels=all_labels[is_eval])
   info = base.DatasetInfo(
       name="bundled_mnist", image_shape=(resolution, resolution, channels), num_classes=10,
-      num_train_examples=NUM_TRAIN, num_eval_examples=NUM_EVAL, eval_test_samples=NUM_EVAL,
+      num_train_examples=count, num_eval_examples=NUM_EVAL, eval_test_samples=NUM_EVAL,
       soft_labels=train.soft is not None)
   return base.Dataset(info=info, train=base.Split(train, prepare),
                       eval=base.Split(evaluation, prepare))

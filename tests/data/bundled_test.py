@@ -105,3 +105,12 @@ def test_label_options_apply_to_the_train_split_only():
 def test_corrupt_idx_header_names_the_file():
   with pytest.raises(base.DataError, match=f"{bundled.LABELS_FILE}: IDX magic 2049, expected 2051"):
     bundled._read_idx(bundled.LABELS_FILE, 2051, 1)  # pylint: disable=protected-access
+
+
+def test_train_examples_keeps_the_first_n_training_images_and_the_same_eval():
+  full, small = bundled.bundled_mnist(), bundled.bundled_mnist(train_examples=500)
+  assert small.info.num_train_examples == 500 and len(small.train.source.items) == 500
+  np.testing.assert_array_equal(small.train.source.items, full.train.source.items[:500])
+  np.testing.assert_array_equal(small.eval.source.items, full.eval.source.items)
+  with pytest.raises(ValueError, match=r"train_examples must be an integer in \[1, 9000\]"):
+    bundled.bundled_mnist(train_examples=9001)
