@@ -175,6 +175,10 @@ class ModularGAN(keras.Model):
     for component in self.components():
       if not component.built:
         component.build_for(self)
+        component.gan_id = id(self)
+      elif getattr(component, "gan_id", id(self)) != id(self):
+        raise ValueError(f"{component.name} is already built for another GAN: use a fresh "
+                         f"{type(component).__name__} per GAN (its variables would be shared).")
       component_lib.check_side(component)
 
   def discriminator_heads(self) -> list[keras.layers.Layer]:
