@@ -37,8 +37,11 @@ Contract, per D or G update of one replica (ModularGAN.train_step):
    its own rows, like the GAN loss; the GAN divides the total by the replica
    count because gradients are summed over replicas. A statistic over the
    batch must reduce over replicas (`global_batch.moments`).
-   `generator_fake_logits(logits, view)` may change which fake logits [b, 1]
-   the G loss reduces over (top-k); the default keeps them all.
+   `generator_logits(real, fake, view)` may choose the rows of D's real and
+   fake logits ([b, 1] each) the G loss reduces over, as a pair of equal
+   shapes (top-k keeps the k fakes D scores highest; the losses' G terms read
+   only the fakes); the default keeps them all. A choice over the batch is
+   replica-independent only if made over the global batch (all-gather).
 5. State. `update(view)` runs after each D update (view.phase
    "discriminator") and each G update ("generator"), in replica context.
    Variables it assigns there need `aggregation="mean"` (or
@@ -132,10 +135,11 @@ class Component(keras.layers.Layer):
     del view
     return Terms()
 
-  def generator_fake_logits(self, logits: tf.Tensor, view: DiscriminatorView) -> tf.Tensor:
-    """The fake logits the G loss reduces over (all of them here)."""
+  def generator_logits(self, real: tf.Tensor, fake: tf.Tensor, view: DiscriminatorView
+                       ) -> tuple[tf.Tensor, tf.Tensor]:
+    """The real and fake logits the G loss reduces over (all of them here)."""
     del view
-    return logits
+    return real, fake
 
   def update(self, view: DiscriminatorView) -> None:
     """State changes after an update; none here."""

@@ -345,7 +345,7 @@ class ModularGAN(keras.Model):
 
   def gan_generator_losses(self, view: component_lib.DiscriminatorView) -> dict[str, tf.Tensor]:
     """The GAN loss of G over the fake logits the components keep (all but for top-k)."""
-    fake_logits = view.fake_out.logits
+    real, fake = view.real.logits, view.fake_out.logits
     for component in self.components():
-      fake_logits = component.generator_fake_logits(fake_logits, view)
-    return {"g_loss": self.loss_fn(view.real.logits, fake_logits).g_loss}
+      real, fake = component.generator_logits(real, fake, view)
+    return {"g_loss": self.loss_fn(real, fake).g_loss}
