@@ -66,6 +66,16 @@ class SubBatch(NamedTuple):
   sampled_y: tf.Tensor | None
 
 
+def _checked_classes(generator: keras.Model, disc_iters: int, conditional: bool) -> int:
+  """G's number of classes, after checking disc_iters and conditional."""
+  if disc_iters < 1:
+    raise ValueError(f"disc_iters must be >= 1, got {disc_iters}.")
+  num_classes = getattr(generator, "num_classes", 0)
+  if conditional and not num_classes:
+    raise ValueError("conditional=True needs a generator built with num_classes > 0.")
+  return num_classes
+
+
 @catalog.gan
 class ModularGAN(keras.Model):
   """G and D trained with a GAN loss, an optional D penalty and optional G EMA."""
@@ -77,8 +87,8 @@ class ModularGAN(keras.Model):
                z_fn: Callable[..., tf.Tensor] = uniform_latent, conditional: bool = False,
                fit_label_distribution: bool = False, ema: ema_lib.EmaConfig | None = None,
                seed: int = 0, self_supervision: component_lib.Component | None = None,
-               augment: Augment | None = None,
-               regularizers: Sequence[component_lib.Component] = (), **kwargs):
+               augment: Augment | None = None, regularizers: Sequence[component_lib.Component] = (),
+               **kwargs):
     """Creates the GAN (compare_gan's ModularGAN parameters, §3.2).
 
     Args:
@@ -95,25 +105,20 @@ class ModularGAN(keras.Model):
       ema: keep an EMA of G's weights (compare_gan `g_use_ema`); None for off.
       seed: seed of z, fake labels and penalty points.
       self_supervision: a self-supervised task (`self_supervision.Rotation()`).
-      augment: differentiable `(images, seed) -> images` applied to every
-        image D sees (components.py, 2.); may be a Component with state.
+      augment: `(images, seed) -> images` on every image D sees (components.py).
       regularizers: Components adding loss terms (components.py, 4.-5.).
       **kwargs: Keras model arguments.
     """
     super().__init__(**kwargs)
-    if disc_iters < 1:
-      raise ValueError(f"disc_iters must be >= 1, got {disc_iters}.")
-    num_classes = getattr(generator, "num_classes", 0)
-    if conditional and not num_classes:
-      raise ValueError("conditional=True needs a generator built with num_classes > 0.")
+    num_classes = _checked_classes(generator, disc_iters, conditional)
     self.generator, self.discriminator = generator, discriminator
     self.loss_fn, self.penalty_fn, self.penalty_weight = loss_fn, penalty_fn, penalty_weight
     self.disc_iters, self.z_fn, self.seed = disc_iters, z_fn, seed
-    self.conditional, self.fit_label_distribution = conditional, fit_label_distribution
-    self.num_classes = num_classes
+    self.conditional, self.fit_label_distribution, self.num_classes = (
+        conditional, fit_label_distribution, num_classes)
     self.ema = None if ema is None else ema_lib.GeneratorEma(generator, ema)
-    self.self_supervision, self.augment = self_supervision, augment
-    self.regularizers = list(regularizers)
+    self.self_supervision, self.augment, self.regularizers = (
+        self_supervision, augment, list(regularizers))
     self._trackers = None  # made on first use: metric_names may read any later state
 
   def components(self) -> list[component_lib.Component]:

@@ -169,13 +169,17 @@ class S3GAN(modular_gan.ModularGAN):
     super().__init__(generator, discriminator, self_supervision=task, **kwargs)
     self.project_y, self.use_predictor, self.use_soft_pred = project_y, use_predictor, use_soft_pred
     self.weight_class_loss, self.use_soft_labels = weight_class_loss, use_soft_labels
-    # Spectrally normalized when D is (s3gan.py:139-172).
+    self.projection_head, self.predictor_head = self._make_heads(discriminator)
+
+  def _make_heads(self, discriminator: keras.Model) -> tuple[keras.layers.Layer | None, ...]:
+    """Projection and predictor, spectrally normalized when D is (s3gan.py:139-172)."""
     options = {"spectral_norm": discriminator.spectral_norm}
-    self.projection_head = (ProjectionHead(self.num_classes, name="projection", **options)
-                            if project_y else None)
-    self.predictor_head = (layers.Linear(self.num_classes, name="predictor_linear",
-                                         kernel_initializer=discriminator.kernel_initializer,
-                                         **options) if use_predictor else None)
+    projection = (ProjectionHead(self.num_classes, name="projection", **options)
+                  if self.project_y else None)
+    predictor = (layers.Linear(self.num_classes, name="predictor_linear",
+                               kernel_initializer=discriminator.kernel_initializer, **options)
+                 if self.use_predictor else None)
+    return projection, predictor
 
   def metric_names(self) -> tuple[str, ...]:
     """ModularGAN's values, the rotation terms and the classifier's (compare_gan's summaries)."""
