@@ -6,6 +6,19 @@ GAN class takes as `self_supervision=`; this class keeps compare_gan's
 parameters, so `gans.SSGAN.*` bindings and translated compare_gan configs run
 unchanged. New configs may bind
 `gans.ModularGAN.self_supervision = @self_supervision.Rotation()` instead.
+
+Differences from compare_gan, each deliberate (docs/MIGRATION.md,
+"Differences that change numbers"):
+- Rotated fakes are conditioned on their own sampled labels; compare_gan gave
+  them the real labels (ssgan.py:166-168).
+- The n rotated examples are every s-th row of the sub-batch (s = size / n,
+  ending with the last row) instead of the last n rows, so the same examples
+  are rotated whatever the replica count, as ModularGAN's strided sub-batches.
+- The head belongs to the Rotation component, not to D; its variables are built in
+  D's name scope (`discriminator/score_classify/...`), trained by the D
+  optimizer and checkpointed with D. compare_gan's
+  `discriminator_rotation/score_classify/...` names are mapped by
+  compare_gan2.migration.checkpoint.
 """
 
 from typing import Any

@@ -12,18 +12,9 @@ rows, the rotation loss the n upright rows plus their 3n rotations (labels
 0…3, rotation-major). Rotation is a pure batch transform (`extend`); the head
 Q_D is this component's, built on D's feature width with D's spectral norm.
 
-Differences from compare_gan, each deliberate (docs/MIGRATION.md,
-"Differences that change numbers"):
-- Rotated fakes are conditioned on their own sampled labels; compare_gan gave
-  them the real labels (ssgan.py:166-168).
-- The n rotated examples are every s-th row of the sub-batch (s = size / n,
-  ending with the last row) instead of the last n rows, so the same examples
-  are rotated whatever the replica count, as ModularGAN's strided sub-batches.
-- The head belongs to this component, not to D; its variables are built in
-  D's name scope (`discriminator/score_classify/...`), trained by the D
-  optimizer and checkpointed with D. compare_gan's
-  `discriminator_rotation/score_classify/...` names are mapped by
-  compare_gan2.migration.checkpoint.
+How this departs from compare_gan (rotated fakes keep their own labels, the
+rotated rows are strided, the head is the component's): gans/ssgan.py,
+"Differences from compare_gan".
 """
 
 from collections.abc import Callable
