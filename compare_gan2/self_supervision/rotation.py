@@ -13,8 +13,8 @@ rows, the rotation loss the n upright rows plus their 3n rotations (labels
 Q_D is this component's, built on D's feature width with D's spectral norm.
 
 How this departs from compare_gan (rotated fakes keep their own labels, the
-rotated rows are strided, the head is the component's): gans/ssgan.py,
-"Differences from compare_gan".
+rotated rows are strided, the head is the component's) is listed, with the
+numbers each change moves, in gans/ssgan.py's docstring.
 """
 
 from collections.abc import Callable
