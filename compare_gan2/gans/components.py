@@ -23,7 +23,8 @@ Contract, per D or G update of one replica (ModularGAN.train_step):
    updates alike; seed [2] int64 is `augment_seed(update_seed, half)`, half 0
    for reals, 1 for fakes. Its random draws must go per global example
    (`global_batch.per_example`), so 1 and N replicas augment alike. It must be
-   differentiable in `images` (G's gradient flows through it).
+   differentiable in `images` (G's gradient flows through it). The GAN loss
+   and the penalty read D on the augmented upright rows (`view.images`).
 3. Rows. `extend(images, y)` of each component returns rows appended after
    each half's (augmented) upright rows, or None: D then sees, in one call,
    concat(reals, reals' appended rows, fakes, fakes' appended rows). Rotation

@@ -288,7 +288,7 @@ class ModularGAN(keras.Model):
     components append (components.py, 2.-3.); D sees
     concat(reals, their appended rows, fakes, their appended rows).
     """
-    parts, halves = [], []
+    parts, halves, counts = [], [], []
     for half, (images, y) in enumerate(((batch.images, batch.y), (fake, batch.sampled_y))):
       if self.augment is not None:
         images = self.augment(images, component_lib.augment_seed(seed, half))
@@ -298,7 +298,8 @@ class ModularGAN(keras.Model):
         rows = component.extend(images, y)
         if rows is not None:
           parts.append((component.name, *rows))
-    if len(parts) % 2:
+      counts.append(len(parts))
+    if 2 * counts[0] != counts[1]:
       raise ValueError("A component appended rows to only one half of D's batch: extend() must "
                        "return rows for both the reals and the fakes, or None for both.")
     y = None if batch.y is None else tf.concat([p[2] for p in parts], axis=0)
