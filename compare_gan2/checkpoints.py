@@ -70,19 +70,48 @@ def network_variables(network: keras.layers.Layer) -> dict[str, keras.Variable]:
   return found
 
 
+def _keyed(owner: str, layers: list[keras.layers.Layer], found: dict[str, keras.Variable],
+           below: bool = True) -> dict[str, keras.Variable]:
+  """`found` plus every variable of `layers`, keyed by its path (below the first scope)."""
+  for layer in layers:
+    for variable in layer.variables:
+      key = variable.path.split("/", 1)[-1] if below else variable.path
+      if key in found:
+        raise ValueError(f"{owner}: two variables at {key!r}; give its layers distinct names.")
+      found[key] = variable
+  return found
+
+
+def training_variables(gan: keras.Model) -> dict[str, dict[str, keras.Variable]]:
+  """The variables of G, D (with the GAN's D-side heads), the EMA twin and the
+  components' state, by part and key.
+
+  Heads the GAN owns (the self-supervision head, S3GAN's classifier and
+  projection) are built in D's name scope and keyed with D's variables
+  (`score_classify/kernel`), the layout of checkpoints written when they
+  were D's sublayers. Components' other state goes to `components`, keyed by full path.
+  """
+  parts = {"generator": network_variables(gan.generator),
+           "discriminator": _keyed(gan.discriminator.name, gan.discriminator_heads(),
+                                   network_variables(gan.discriminator))}
+  if gan.ema is not None:
+    parts["ema_generator"] = network_variables(gan.ema.generator)
+  state = [c for c in gan.components() if c.side != "discriminator" and c.variables]
+  if state:
+    parts["components"] = _keyed("components", state, {}, below=False)
+  return parts
+
+
 def make_checkpoint(gan: keras.Model) -> tf.train.Checkpoint:
   """A checkpoint over everything that defines the training state of `gan`.
 
-  G, D and the EMA twin contribute all their variables, trainable or not
-  (batch-norm statistics, spectral-norm u vectors, standing accumulators);
-  the optimizers their slots, step counters and learning rates.
+  G, D (with its heads), the EMA twin and the components contribute all their
+  variables, trainable or not (batch-norm statistics, spectral-norm u vectors,
+  standing accumulators, a regularizer's averages); the optimizers their
+  slots, step counters and learning rates.
   """
-  parts = {"generator": network_variables(gan.generator),
-           "discriminator": network_variables(gan.discriminator),
-           "d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer}
-  if gan.ema is not None:
-    parts["ema_generator"] = network_variables(gan.ema.generator)
-  return tf.train.Checkpoint(**parts)
+  return tf.train.Checkpoint(**training_variables(gan), d_optimizer=gan.d_optimizer,
+                             g_optimizer=gan.g_optimizer)
 
 
 def make_manager(gan: keras.Model, model_dir: str, keep: int = 3,

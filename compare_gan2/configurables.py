@@ -9,7 +9,8 @@ registers, under stable names:
   (`ops.BatchNorm.decay = 0.9`, `G/ops.BatchNorm.epsilon = 1e-5`);
 - the architectures (`@dcgan.Generator()`, `@resnet_cifar.Discriminator()`, ...),
   the GANs (`@gans.ModularGAN()`, `@gans.SSGAN()`, `@gans.MSGAN()`, `@gans.S3GAN()`,
-  `@gans.EmaConfig()`, `@gans.normal_latent`),
+  `@gans.EmaConfig()`, `@gans.normal_latent`), the self-supervised tasks
+  (`@self_supervision.Rotation()`, `@self_supervision.MultiClassMinimax()`),
   the training loop (`train_lib.train.*`, `@train_lib.Schedule()`) and
   `distribute.resolve_strategy`;
 - Keras optimizers as `keras.optimizers.<Name>` and learning-rate schedules
@@ -67,10 +68,9 @@ from compare_gan2.evaluation import evaluator  # noqa: F401  (registers Evaluato
 from compare_gan2.evaluation import inception  # noqa: F401  (registers InceptionConfig)
 from compare_gan2.evaluation import mnist_classifier  # noqa: F401  (registers its config)
 from compare_gan2.gans import ema  # noqa: F401  (registers EmaConfig)
-from compare_gan2.gans import modular_gan
-from compare_gan2.gans import msgan
-from compare_gan2.gans import s3gan
-from compare_gan2.gans import ssgan
+from compare_gan2.gans import catalog
+from compare_gan2.gans import msgan  # noqa: F401  (the GANs register themselves in catalog)
+from compare_gan2.gans import s3gan  # noqa: F401
 from compare_gan2.metrics import accuracy  # noqa: F401  (the metrics register themselves)
 from compare_gan2.metrics import classifier_metrics  # noqa: F401
 from compare_gan2.metrics import fractal_dimension  # noqa: F401
@@ -119,8 +119,10 @@ def _register_gans() -> None:
   for family in _ARCHITECTURES:
     for cls in (family.Generator, family.Discriminator):
       registry.register_external(cls, module=family.__name__)
-  for cls in (modular_gan.ModularGAN, ssgan.SSGAN, msgan.MSGAN, s3gan.S3GAN):
-    registry.register_external(cls, module="compare_gan2.gans")
+  for cls in catalog.gans().values():
+    registry.register_external(cls, module=catalog.GAN_MODULE)
+  for module, cls in catalog.components():  # `@self_supervision.Rotation()`, ...
+    registry.register_external(cls, module=module)
 
 
 def _register_all() -> None:

@@ -162,12 +162,10 @@ def write_operative_config(model_dir: str) -> str:
 
 
 def _watched_variables(gan: keras.Model) -> dict[str, keras.Variable]:
-  """Every float variable of G, D, the EMA twin and both optimizers, by name."""
-  networks = {"generator": gan.generator, "discriminator": gan.discriminator}
-  if gan.ema is not None:
-    networks["ema_generator"] = gan.ema.generator
-  named = {f"{prefix}/{key}": variable for prefix, network in networks.items()
-           for key, variable in checkpoints.network_variables(network).items()}
+  """Every float variable of the checkpoint (G, D and its heads, ...) and both optimizers, by name."""
+  named = {f"{prefix}/{key}": variable
+           for prefix, part in checkpoints.training_variables(gan).items()
+           for key, variable in part.items()}
   for optimizer in (gan.d_optimizer, gan.g_optimizer):
     named.update({variable.path: variable for variable in optimizer.variables})
   return {k: v for k, v in named.items() if tf.as_dtype(v.dtype).is_floating}

@@ -10,6 +10,7 @@ import pytest
 
 from compare_gan2 import self_supervision as ss
 from compare_gan2 import testing
+from compare_gan2.gans import modular_gan
 
 
 def _images(n=3, size=4, channels=2):
@@ -48,26 +49,32 @@ def test_cross_entropy_and_accuracy_match_numpy():
   np.testing.assert_allclose(float(ss.accuracy(logits, labels)), 1 / 3, rtol=1e-6)
 
 
+def _rotation_gan(task, spectral_norm=True):
+  """A tiny ModularGAN with `task` bound, compiled and built."""
+  gan = modular_gan.ModularGAN(testing.TinyGenerator((4, 4, 3)),
+                               testing.TinyDiscriminator((4, 4, 3), spectral_norm=spectral_norm),
+                               self_supervision=task)
+  gan.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer=keras.optimizers.SGD(0.1))
+  gan.build_networks()
+  return gan
+
+
 def test_head_joins_the_discriminator_with_its_sn_and_feature_width():
-  """The head is D's sublayer: D's SN, D's variables, width of D's features."""
-  d = testing.TinyDiscriminator((4, 4, 3), spectral_norm=True)
-  head = ss.make_head(4, d.spectral_norm, d.kernel_initializer)
-  ss.attach_head(d, head)
-  d.build_variables()
-  ss.build_head(d, conditional=False)
+  """The task's head is D-side: D's SN, trained with D's variables, width of D's features."""
+  task = ss.Rotation(rotated_batch_fraction=1)
+  gan = _rotation_gan(task)
+  head = task.head
   assert head.kernel.shape == (3, 4) and head.u_var is not None
-  assert "discriminator/score_classify/kernel" in [v.path for v in d.trainable_variables]
-  logits = ss.head_logits(d, d(_images(2, channels=3)).features)
+  assert "discriminator/score_classify/kernel" in [
+      v.path for v in gan.discriminator_trainable_variables()]
+  assert any(v is head.kernel for v in gan.trainable_variables)  # tracked by the GAN
+  logits = head(ss.flat_features(gan.discriminator(_images(2, channels=3)).features))
   assert logits.shape == (2, 4)
 
 
-def test_attaching_to_a_built_discriminator_is_refused():
-  d = testing.TinyDiscriminator((4, 4, 3))
-  d.build_variables()
-  with pytest.raises(ValueError, match="already built"):
-    ss.attach_head(d, ss.make_head(4))
-  fresh = testing.TinyDiscriminator((4, 4, 3))
-  ss.attach_head(fresh, ss.make_head(4))
-  with pytest.raises(ValueError, match="already has a rotation_head"):
-    ss.attach_head(fresh, keras.layers.Identity())
-
+def test_a_task_serves_one_gan():
+  """A task whose head is built refuses a second GAN (its head would be shared)."""
+  task = ss.Rotation(rotated_batch_fraction=1)
+  _rotation_gan(task)
+  with pytest.raises(ValueError, match="already built for another GAN"):
+    _rotation_gan(task)

@@ -60,12 +60,15 @@ def _networks(generator=None, discriminator=None):
   return generator, discriminator
 
 
-def _table(network) -> list[str]:
+def _table(layers: list) -> list[str]:
+  """One row per variable of a network and the heads its optimizer also trains."""
   from compare_gan2.architectures import base  # pylint: disable=g-import-not-at-top
-  names = base.compare_gan_names(network)
-  trainable = {id(v) for v in network.trainable_variables}
-  rows = [(names[v.path], tuple(v.shape), int(np.prod(v.shape)), id(v) in trainable)
-          for v in network.variables]
+  rows = []
+  for layer in layers:
+    names = base.compare_gan_names(layer)
+    trainable = {id(v) for v in layer.trainable_variables}
+    rows += [(names[v.path], tuple(v.shape), int(np.prod(v.shape)), id(v) in trainable)
+             for v in layer.variables]
   width = max(len(r[0]) for r in rows)
   lines = [f"{'variable (compare_gan name)':<{width}}  {'shape':<22} {'size':>11}  trainable"]
   lines += [f"{name:<{width}}  {str(shape):<22} {size:>11,}  {'yes' if t else 'no'}"
@@ -102,7 +105,8 @@ def _experiment_gan(missing: str):
 
 
 def _networks_to_show(generator_ref: str | None, discriminator_ref: str | None) -> list:
-  """[(label, network, conditional)] for G and D, built, from the flags or the experiment."""
+  """[(label, network, conditional, heads)] for G and D, built, from the flags or the
+  experiment (whose D comes with the heads the GAN owns on D's side)."""
   generator, discriminator = gin.get_configurable("model_summary.networks")()
   missing = [f"--{name}" for name, ref in (("generator", generator_ref),
                                             ("discriminator", discriminator_ref)) if not ref]
@@ -114,9 +118,11 @@ def _networks_to_show(generator_ref: str | None, discriminator_ref: str | None) 
            for label, own in (("generator", generator), ("discriminator", discriminator))]
   for _, network, conditional in shown:
     network.build_variables(conditional=conditional)
+  heads = []
   if gan is not None and discriminator is None:
-    gan.build_heads()  # the variant's heads on D (SSGAN's rotation head, S3GAN's classifier)
-  return shown
+    gan.build_heads()  # the GAN's heads on D's side (a rotation task's, S3GAN's classifier)
+    heads = gan.discriminator_heads()
+  return [(*shown[0], []), (*shown[1], heads)]
 
 
 def summarize(generator_ref: str | None = None, discriminator_ref: str | None = None,
@@ -139,11 +145,11 @@ def summarize(generator_ref: str | None = None, discriminator_ref: str | None = 
   gin.clear_config()  # the tool owns gin: a second call in one process starts clean
   configurables.parse_gin(gin_files, [*bindings, *refs])
   lines = []
-  for label, network, conditional in _networks_to_show(generator_ref, discriminator_ref):
+  for label, network, conditional, heads in _networks_to_show(generator_ref, discriminator_ref):
     inputs_shape = (network.z_dim,) if label == "generator" else network.image_shape
     lines += [f"== {label}: {type(network).__module__}.{type(network).__name__} "
               f"(image {'x'.join(map(str, network.image_shape))}, classes {network.num_classes})"]
-    lines += _table(network)
+    lines += _table([network, *heads])
     lines += [_output_shapes(network, inputs_shape, batch_size, conditional), ""]
   return "\n".join(lines)
 

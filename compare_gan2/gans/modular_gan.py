@@ -16,11 +16,14 @@ are drawn statelessly from (seed, G step, global example index)
 (`global_batch.per_example`), so a resumed run, and a run on any number of
 replicas, draws the same.
 
-Variants (SSGAN, S3GAN, ...) override `build_heads`, `discriminator_losses`,
-`generator_losses` and `metric_names` only.
+Self-supervision, augmentation and regularizers are components the GAN owns
+and drives (components.py states their contract): `self_supervision =
+@self_supervision.Rotation()` works with any GAN class. Variants (S3GAN) add
+heads of their own with `discriminator_heads`, `score` and the
+`gan_*_losses` hooks.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import keras
@@ -34,7 +37,12 @@ from compare_gan2 import registry
 from compare_gan2 import schedules
 from compare_gan2 import stateless_random
 from compare_gan2.architectures import base
+from compare_gan2.gans import catalog
+from compare_gan2.gans import components as component_lib
 from compare_gan2.gans import ema as ema_lib
+
+Augment = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+BASE_METRICS = ("d_loss", "d_loss_real", "d_loss_fake", "penalty", "g_loss")
 
 
 @registry.register(module="compare_gan2.gans", denylist=("shape", "seed"))
@@ -58,6 +66,17 @@ class SubBatch(NamedTuple):
   sampled_y: tf.Tensor | None
 
 
+def _checked_classes(generator: keras.Model, disc_iters: int, conditional: bool) -> int:
+  """G's number of classes, after checking disc_iters and conditional."""
+  if disc_iters < 1:
+    raise ValueError(f"disc_iters must be >= 1, got {disc_iters}.")
+  num_classes = getattr(generator, "num_classes", 0)
+  if conditional and not num_classes:
+    raise ValueError("conditional=True needs a generator built with num_classes > 0.")
+  return num_classes
+
+
+@catalog.gan
 class ModularGAN(keras.Model):
   """G and D trained with a GAN loss, an optional D penalty and optional G EMA."""
 
@@ -67,7 +86,9 @@ class ModularGAN(keras.Model):
                penalty_weight: float = penalties.DEFAULT_PENALTY_WEIGHT, disc_iters: int = 1,
                z_fn: Callable[..., tf.Tensor] = uniform_latent, conditional: bool = False,
                fit_label_distribution: bool = False, ema: ema_lib.EmaConfig | None = None,
-               seed: int = 0, **kwargs):
+               seed: int = 0, self_supervision: component_lib.Component | None = None,
+               augment: Augment | None = None, regularizers: Sequence[component_lib.Component] = (),
+               **kwargs):
     """Creates the GAN (compare_gan's ModularGAN parameters, :60-158).
 
     Args:
@@ -83,25 +104,38 @@ class ModularGAN(keras.Model):
         instead of uniformly sampled classes.
       ema: keep an EMA of G's weights (compare_gan `g_use_ema`); None for off.
       seed: seed of z, fake labels and penalty points.
+      self_supervision: a self-supervised task (`self_supervision.Rotation()`).
+      augment: `(images, seed) -> images` on every image D sees (components.py).
+      regularizers: Components adding loss terms (components.py, 4.-5.).
       **kwargs: Keras model arguments.
     """
     super().__init__(**kwargs)
-    if disc_iters < 1:
-      raise ValueError(f"disc_iters must be >= 1, got {disc_iters}.")
-    num_classes = getattr(generator, "num_classes", 0)
-    if conditional and not num_classes:
-      raise ValueError("conditional=True needs a generator built with num_classes > 0.")
+    num_classes = _checked_classes(generator, disc_iters, conditional)
     self.generator, self.discriminator = generator, discriminator
     self.loss_fn, self.penalty_fn, self.penalty_weight = loss_fn, penalty_fn, penalty_weight
     self.disc_iters, self.z_fn, self.seed = disc_iters, z_fn, seed
-    self.conditional, self.fit_label_distribution = conditional, fit_label_distribution
-    self.num_classes = num_classes
+    self.conditional, self.fit_label_distribution, self.num_classes = (
+        conditional, fit_label_distribution, num_classes)
     self.ema = None if ema is None else ema_lib.GeneratorEma(generator, ema)
-    self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names()}
+    self.self_supervision, self.augment, self.regularizers = (
+        self_supervision, augment, list(regularizers))
+    self._trackers = None  # made on first use: metric_names may read any later state
+
+  def components(self) -> list[component_lib.Component]:
+    """Self-supervision, a stateful augmentation, then the regularizers, in hook order."""
+    stateful = self.augment if isinstance(self.augment, component_lib.Component) else None
+    return [c for c in (self.self_supervision, stateful, *self.regularizers) if c is not None]
 
   def metric_names(self) -> tuple[str, ...]:
-    """The logged values; variants add theirs."""
-    return ("d_loss", "d_loss_real", "d_loss_fake", "penalty", "g_loss")
+    """The logged values: the GAN's and its components'; variants add theirs."""
+    return (*BASE_METRICS, *(n for c in self.components() for n in c.metric_names()))
+
+  @property
+  def trackers(self) -> dict[str, keras.metrics.Mean]:
+    """A mean tracker per metric name (created on first use, outside any tf.function)."""
+    if self._trackers is None:
+      self._trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names()}
+    return self._trackers
 
   @property
   def metrics(self) -> list[keras.metrics.Metric]:
@@ -136,12 +170,30 @@ class ModularGAN(keras.Model):
       self.ema.build()
     if getattr(self, "d_optimizer", None) is None:
       raise ValueError("compile(d_optimizer=..., g_optimizer=...) before build_networks().")
-    self.d_optimizer.build(self.discriminator.trainable_variables)
+    self.d_optimizer.build(self.discriminator_trainable_variables())
     self.g_optimizer.build(self.generator.trainable_variables)
+    self.trackers  # pylint: disable=pointless-statement  (created here, not in a trace)
     self.built = True
 
   def build_heads(self) -> None:
-    """Builds layers a variant attaches to D (after D, before the D optimizer); none here."""
+    """Builds the components' variables (D's heads), after G and D, before the optimizers."""
+    for component in self.components():
+      if not component.built:
+        component.build_for(self)
+        component.gan_id = id(self)
+      elif getattr(component, "gan_id", id(self)) != id(self):
+        raise ValueError(f"{component.name} is already built for another GAN: use a fresh "
+                         f"{type(component).__name__} per GAN (its variables would be shared).")
+      component_lib.check_side(component)
+
+  def discriminator_heads(self) -> list[keras.layers.Layer]:
+    """Layers the GAN owns on D's side: trained by the D optimizer, checkpointed with D."""
+    return [c for c in self.components() if c.side == "discriminator"]
+
+  def discriminator_trainable_variables(self) -> list[keras.Variable]:
+    """What the D optimizer trains: D's trainable variables, then its heads'."""
+    heads = [v for head in self.discriminator_heads() for v in head.trainable_variables]
+    return [*self.discriminator.trainable_variables, *heads]
 
   def call(self, z: tf.Tensor, y: tf.Tensor | None = None, training: bool = False) -> tf.Tensor:
     """Samples images: the EMA generator when there is one (as compare_gan exports)."""
@@ -196,56 +248,110 @@ class ModularGAN(keras.Model):
     # float32 are no-ops.
     fake = self.generator(batch.z, batch.sampled_y, training=True)
     fake = tf.stop_gradient(tf.cast(fake, tf.float32))
-    variables = self.discriminator.trainable_variables
+    variables = self.discriminator_trainable_variables()
     with tf.GradientTape() as tape:
-      values = self.discriminator_losses(batch, fake, seed)
+      values, view = self.update_values("discriminator", batch, fake, seed)
       # scale_loss: the float16 loss scale (precision.py), which apply() divides out.
       loss = self.d_optimizer.scale_loss(tf.cast(values["d_loss"], tf.float32) / global_batch.replica()[1])
     self.d_optimizer.apply(tape.gradient(loss, variables), variables)
-    self._track(values)
+    self._after_update(values, view)
 
   def _g_step(self, batch: SubBatch, seed: tf.Tensor) -> None:
     variables = self.generator.trainable_variables
     with tf.GradientTape() as tape:
       fake = tf.cast(self.generator(batch.z, batch.sampled_y, training=True), tf.float32)
-      values = self.generator_losses(batch, fake, seed)
+      values, view = self.update_values("generator", batch, fake, seed)
       loss = self.g_optimizer.scale_loss(tf.cast(values["g_loss"], tf.float32) / global_batch.replica()[1])
     self.g_optimizer.apply(tape.gradient(loss, variables), variables)
     if self.ema is not None:
       self.ema.update(self.g_optimizer.iterations)
-    self._track(values)
+    self._after_update(values, view)
 
-  def _track(self, values: dict[str, tf.Tensor]) -> None:
+  def _after_update(self, values: dict[str, tf.Tensor], view: component_lib.DiscriminatorView) -> None:
+    for component in self.components():
+      component.update(view)
     for name, value in values.items():
       self.trackers[name].update_state(value)
 
-  # -- hooks for variants ----------------------------------------------------
+  # -- one D call, the losses, and the hooks of variants ----------------------
 
-  def discriminate(self, batch: SubBatch, fake: tf.Tensor
-                   ) -> tuple[base.DiscriminatorOutput, base.DiscriminatorOutput]:
-    """One D call on concat(real, fake) (compare_gan create_loss, :618-670).
+  def call_discriminator(self, images: tf.Tensor, y: tf.Tensor | None,
+                         training: bool = True) -> base.DiscriminatorOutput:
+    """D on images as given (augment them first where they stand for a batch D sees)."""
+    return self.discriminator(images, y=y, training=training)
 
-    Returns:
-      (outputs on the real images, outputs on the fakes).
+  def discriminate(self, batch: SubBatch, fake: tf.Tensor, seed: tf.Tensor,
+                   phase: str = "discriminator") -> component_lib.DiscriminatorView:
+    """One D call on every row of an update (compare_gan create_loss, :618-670).
+
+    Each half (reals, fakes) is augmented, then followed by the rows the
+    components append (components.py, 2.-3.); D sees
+    concat(reals, their appended rows, fakes, their appended rows).
     """
-    y = None if batch.y is None else tf.concat([batch.y, batch.sampled_y], axis=0)
-    outputs = self.discriminator(tf.concat([batch.images, fake], axis=0), y=y, training=True)
-    halves = [tf.split(t, 2, axis=0) for t in outputs]
-    return tuple(base.DiscriminatorOutput(*[h[i] for h in halves]) for i in (0, 1))
+    parts, halves, counts = [], [], []
+    for half, (images, y) in enumerate(((batch.images, batch.y), (fake, batch.sampled_y))):
+      if self.augment is not None:
+        images = self.augment(images, component_lib.augment_seed(seed, half))
+      halves.append(images)
+      parts.append((None, images, y))
+      for component in self.components():
+        rows = component.extend(images, y)
+        if rows is not None:
+          parts.append((component.name, *rows))
+      counts.append(len(parts))
+    if 2 * counts[0] != counts[1]:
+      raise ValueError("A component appended rows to only one half of D's batch: extend() must "
+                       "return rows for both the reals and the fakes, or None for both.")
+    y = None if batch.y is None else tf.concat([p[2] for p in parts], axis=0)
+    outputs = self.call_discriminator(tf.concat([p[1] for p in parts], axis=0), y)
+    outputs, extras = self.score(outputs, y)
+    sizes = tf.stack([tf.shape(p[1])[0] for p in parts])
+    pieces = [tf.split(t, sizes, num=len(parts), axis=0) for t in outputs]
+    split = [base.DiscriminatorOutput(*[p[i] for p in pieces]) for i in range(len(parts))]
+    appended, half = {}, len(parts) // 2
+    for index in range(1, half):
+      appended[parts[index][0]] = (split[index], split[half + index])
+    step = tf.cast(self.g_optimizer.iterations, tf.int64)
+    return component_lib.DiscriminatorView(self, phase, batch, fake, split[0], split[half], appended,
+                                        tuple(halves), step, seed, extras)
+
+  def score(self, outputs: base.DiscriminatorOutput, y: tf.Tensor | None
+            ) -> tuple[base.DiscriminatorOutput, dict[str, tf.Tensor]]:
+    """D's outputs on every row, as the GAN scores them (S3GAN adds its heads); unchanged."""
+    del y
+    return outputs, {}
+
+  def update_values(self, phase: str, batch: SubBatch, fake: tf.Tensor, seed: tf.Tensor
+                    ) -> tuple[dict[str, tf.Tensor], component_lib.DiscriminatorView]:
+    """The losses of a D or G update with their logged parts, and the view they came from."""
+    view = self.discriminate(batch, fake, seed, phase)
+    if phase == "discriminator":
+      values, terms, key = self.gan_discriminator_losses(view), "discriminator_terms", "d_loss"
+    else:
+      values, terms, key = self.gan_generator_losses(view), "generator_terms", "g_loss"
+    return component_lib.merge(values, key, [getattr(c, terms)(view) for c in self.components()]), view
 
   def discriminator_losses(self, batch: SubBatch, fake: tf.Tensor,
                            seed: tf.Tensor) -> dict[str, tf.Tensor]:
-    """D loss and its logged parts; must contain "d_loss"."""
-    real_out, fake_out = self.discriminate(batch, fake)
-    gan = self.loss_fn(real_out[1], fake_out[1])
-    penalty = self.penalty_fn(self.discriminator, batch.images, fake, batch.y,
-                              training=True, seed=seed)
-    return {"d_loss": gan.d_loss + self.penalty_weight * penalty,
-            "d_loss_real": gan.d_loss_real, "d_loss_fake": gan.d_loss_fake, "penalty": penalty}
+    """D loss and its logged parts, components' terms included; contains "d_loss"."""
+    return self.update_values("discriminator", batch, fake, seed)[0]
 
   def generator_losses(self, batch: SubBatch, fake: tf.Tensor,
                        seed: tf.Tensor) -> dict[str, tf.Tensor]:
-    """G loss and its logged parts; must contain "g_loss"."""
-    del seed  # the base G loss draws nothing
-    real_out, fake_out = self.discriminate(batch, fake)
-    return {"g_loss": self.loss_fn(real_out[1], fake_out[1]).g_loss}
+    """G loss and its logged parts, components' terms included; contains "g_loss"."""
+    return self.update_values("generator", batch, fake, seed)[0]
+
+  def gan_discriminator_losses(self, view: component_lib.DiscriminatorView) -> dict[str, tf.Tensor]:
+    """The GAN loss of D and the penalty, on the images D saw (augmented, upright)."""
+    gan = self.loss_fn(view.real.logits, view.fake_out.logits)
+    penalty = self.penalty_fn(self.discriminator, *view.images, view.batch.y,
+                              training=True, seed=view.seed)
+    return {"d_loss": gan.d_loss + self.penalty_weight * penalty,
+            "d_loss_real": gan.d_loss_real, "d_loss_fake": gan.d_loss_fake, "penalty": penalty}
+
+  def gan_generator_losses(self, view: component_lib.DiscriminatorView) -> dict[str, tf.Tensor]:
+    """The GAN loss of G over the fake logits the components keep (all but for top-k)."""
+    real, fake = view.real.logits, view.fake_out.logits
+    for component in self.components():
+      real, fake = component.generator_logits(real, fake, view)
+    return {"g_loss": self.loss_fn(real, fake).g_loss}

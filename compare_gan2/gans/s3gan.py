@@ -27,11 +27,12 @@ docs/MIGRATION.md, "Differences that change numbers"):
 - The class loss is the mean over the labelled reals of the whole global
   batch (a cross-replica count), so it does not depend on the replica count;
   compare_gan averaged per TPU core.
-- Heads are sublayers of D (`discriminator/score_classify`,
-  `discriminator/predictor_linear`, `discriminator/projection`; compare_gan:
-  `discriminator_rotation/score_classify`, `discriminator_predictor/
-  predictor_linear`, `discriminator_projection/kernel`).
-- Rotated rows are every s-th row of the sub-batch (see ssgan.py).
+- Heads are this GAN's (the rotation head its Rotation component's), built in
+  D's name scope (`discriminator/score_classify`, `discriminator/predictor_linear`,
+  `discriminator/projection`); compare_gan's `discriminator_rotation/...`,
+  `discriminator_predictor/...` and `discriminator_projection/...` names are
+  mapped by compare_gan2.migration.checkpoint.
+- Rotated rows are every s-th row of the sub-batch (self_supervision.rotation).
 """
 
 from typing import Any, NamedTuple
@@ -41,13 +42,13 @@ import tensorflow as tf
 
 from compare_gan2 import penalties
 from compare_gan2 import self_supervision as ss
+from compare_gan2.architectures import base
+from compare_gan2.gans import catalog
+from compare_gan2.gans import components as component_lib
 from compare_gan2.gans import modular_gan
-from compare_gan2.gans import ssgan
 from compare_gan2.ops import layers
 
 MODES = ("rotation", "none")
-PREDICTOR = "predictor_head"  # attributes under which the heads hang on D
-PROJECTION = "projection_head"
 
 
 @keras.saving.register_keras_serializable(package="compare_gan2")
@@ -80,12 +81,9 @@ class ProjectionHead(layers.KernelLayer):
 
 
 class HeadOutputs(NamedTuple):
-  """One D call with every head, split back into upright and rotation rows."""
+  """The upright rows of one D call with every head."""
   real_logits: tf.Tensor  # [B, 1], projection with labels or predictions included
   fake_logits: tf.Tensor
-  real_rotation: tf.Tensor | None  # rotation-head logits [4n, 4] (None without rotation)
-  fake_rotation: tf.Tensor | None
-  rotation_labels: tf.Tensor | None  # [4n]
   real_classes: tf.Tensor | None  # predictor logits [B, num_classes] of the upright reals
   real_available: tf.Tensor  # [B] 1.0 where the real row has a label
 
@@ -114,7 +112,7 @@ def masked_class_loss(labels: tf.Tensor, logits: tf.Tensor, available: tf.Tensor
 def _check_arguments(self_supervision: str, project_y: bool, use_predictor: bool,
                      use_soft_pred: bool, kwargs: dict[str, Any]) -> None:
   """Raises a ValueError naming the S3GAN parameter that does not fit the others."""
-  if self_supervision not in MODES:
+  if isinstance(self_supervision, str) and self_supervision not in MODES:
     raise ValueError(f"S3GAN.self_supervision must be one of {MODES}, got {self_supervision!r}.")
   if use_predictor and not project_y:
     raise ValueError("S3GAN.use_predictor=True needs project_y=True (the predictions are "
@@ -128,20 +126,25 @@ def _check_arguments(self_supervision: str, project_y: bool, use_predictor: bool
     raise ValueError("S3GAN takes no penalty_fn (compare_gan's S3GAN has no penalty term).")
 
 
-class S3GAN(ssgan.SSGAN):
+@catalog.gan
+class S3GAN(modular_gan.ModularGAN):
   """Conditional GAN with co-training, rotation, soft or missing labels (compare_gan `S3GAN`)."""
 
+  HEAD_UNITS = ss.Rotation.HEAD_UNITS
+
   def __init__(self, generator: keras.Model, discriminator: keras.Model,
-               self_supervision: str = "rotation", rotated_batch_fraction: int | None = None,
+               self_supervision: str | component_lib.Component = "rotation",
+               rotated_batch_fraction: int | None = None,
                weight_rotation_loss_d: float = 1.0, weight_rotation_loss_g: float = 0.2,
                project_y: bool = False, use_predictor: bool = False, use_soft_pred: bool = False,
                weight_class_loss: float = 1.0, use_soft_labels: bool = False, **kwargs: Any):
-    """Creates the GAN and hangs its heads on the (unbuilt) discriminator.
+    """Creates the GAN and its heads.
 
     Args:
       generator: as ModularGAN, conditional.
-      discriminator: as ModularGAN, not yet built.
-      self_supervision: "rotation" (eqs. (4)-(5)) or "none".
+      discriminator: as ModularGAN.
+      self_supervision: "rotation" (eqs. (4)-(5)), "none", or a component
+        (which the rotation arguments then do not configure).
       rotated_batch_fraction: per-replica sub-batch size / rotation rows.
       weight_rotation_loss_d, weight_rotation_loss_g: β (S3GAN 0.5, S3GAN-CO
         1.0) and α (0.2).
@@ -158,45 +161,46 @@ class S3GAN(ssgan.SSGAN):
       ValueError: naming the parameter that does not fit (`_check_arguments`).
     """
     _check_arguments(self_supervision, project_y, use_predictor, use_soft_pred, kwargs)
+    task = self_supervision
+    if isinstance(task, str):
+      task = None if task == "none" else ss.Rotation(
+          weight_rotation_loss_d, weight_rotation_loss_g,
+          rotated_batch_fraction=rotated_batch_fraction)
+    super().__init__(generator, discriminator, self_supervision=task, **kwargs)
     self.project_y, self.use_predictor, self.use_soft_pred = project_y, use_predictor, use_soft_pred
     self.weight_class_loss, self.use_soft_labels = weight_class_loss, use_soft_labels
-    self._rotates = self_supervision == "rotation"  # metric_names runs before SSGAN sets its mode
-    super().__init__(generator, discriminator,
-                     self_supervision="rotation_gan" if self_supervision == "rotation" else "none",
-                     rotated_batch_fraction=rotated_batch_fraction,
-                     weight_rotation_loss_d=weight_rotation_loss_d,
-                     weight_rotation_loss_g=weight_rotation_loss_g, **kwargs)
-    self._attach_heads(discriminator)
+    self.projection_head, self.predictor_head = self._make_heads(discriminator)
 
-  def _attach_heads(self, discriminator: keras.Model) -> None:
-    """Projection and predictor heads, spectrally normalized when D is (s3gan.py:139-172)."""
+  def _make_heads(self, discriminator: keras.Model) -> tuple[keras.layers.Layer | None, ...]:
+    """Projection and predictor, spectrally normalized when D is (s3gan.py:139-172)."""
     options = {"spectral_norm": discriminator.spectral_norm}
-    if self.project_y:
-      ss.attach_head(discriminator, ProjectionHead(self.num_classes, name="projection", **options),
-                     PROJECTION)
-    if self.use_predictor:
-      ss.attach_head(discriminator, layers.Linear(
-          self.num_classes, kernel_initializer=discriminator.kernel_initializer,
-          name="predictor_linear", **options), PREDICTOR)
+    projection = (ProjectionHead(self.num_classes, name="projection", **options)
+                  if self.project_y else None)
+    predictor = (layers.Linear(self.num_classes, name="predictor_linear",
+                               kernel_initializer=discriminator.kernel_initializer, **options)
+                 if self.use_predictor else None)
+    return projection, predictor
 
   def metric_names(self) -> tuple[str, ...]:
     """ModularGAN's values, the rotation terms and the classifier's (compare_gan's summaries)."""
-    names = [*modular_gan.ModularGAN.metric_names(self), "label_fraction"]
-    if self._rotates:
-      names += ["c_real_loss", "c_fake_loss", "d_rotation_accuracy"]
+    names = [*super().metric_names(), "label_fraction"]
     if self.use_predictor:
       names += ["class_loss_real", "classifier_accuracy"]
     return tuple(names)
 
-  def heads(self) -> tuple[str, ...]:
-    """The attributes of the heads this GAN hangs on D."""
-    return ((ss.HEAD_ATTRIBUTE,) if self.rotation else ()) + (
-        (PROJECTION,) if self.project_y else ()) + ((PREDICTOR,) if self.use_predictor else ())
+  def discriminator_heads(self) -> list[keras.layers.Layer]:
+    """The task's head, then the projection and the predictor."""
+    own = [h for h in (self.projection_head, self.predictor_head) if h is not None]
+    return [*super().discriminator_heads(), *own]
 
   def build_heads(self) -> None:
     """Builds every head for D's feature width (before the D optimizer is built)."""
-    if self.heads():
-      ss.build_head(self.discriminator, self.conditional, self.heads())
+    super().build_heads()
+    own = [h for h in (self.projection_head, self.predictor_head) if h is not None and not h.built]
+    if own:
+      width = ss.feature_width(self.discriminator, self.conditional)
+      for head in own:
+        component_lib.build_discriminator_head(head, self, width)
 
   def real_labels(self, data: dict[str, tf.Tensor]) -> tf.Tensor:
     """One-hot labels (zero rows for -1), or the soft labels with `use_soft_labels`."""
@@ -214,65 +218,50 @@ class S3GAN(ssgan.SSGAN):
 
   def _classify(self, images: tf.Tensor) -> tf.Tensor:
     y = tf.zeros([tf.shape(images)[0], self.num_classes])  # unlabelled: no projection term
-    features = self.discriminator(images, y=y, training=False).features
-    return getattr(self.discriminator, PREDICTOR)(ss.flat_features(features), training=False)
+    features = self.call_discriminator(images, y, training=False).features
+    return self.predictor_head(ss.flat_features(features), training=False)
 
-  def discriminate_heads(self, batch: modular_gan.SubBatch, fake: tf.Tensor) -> HeadOutputs:
-    """One D call on every row, then the heads (compare_gan s3gan.py:96-265)."""
-    size = batch.images.shape[0]
-    labels = None
-    if self.rotation:
-      images, y, labels = self.rotated_inputs(batch, fake, batch.y)
-    else:
-      images = tf.concat([batch.images, fake], axis=0)
-      y = tf.concat([batch.y, batch.sampled_y], axis=0)
-    outputs = self.discriminator(images, y=y, training=True)
+  def score(self, outputs: base.DiscriminatorOutput, y: tf.Tensor | None
+            ) -> tuple[base.DiscriminatorOutput, dict[str, tf.Tensor]]:
+    """D's logits with the projection of labels or predictions (compare_gan s3gan.py:96-265)."""
     flat = ss.flat_features(outputs.features)
     available = tf.cast(tf.reduce_sum(y, axis=1) > 0.5, tf.float32)
-    logits, classes = outputs.logits, None
+    logits, extras = outputs.logits, {"available": available}
     if self.use_predictor:
-      classes = getattr(self.discriminator, PREDICTOR)(flat, training=True)
+      extras["classes"] = classes = self.predictor_head(flat, training=True)
       predicted = (tf.nn.softmax(classes) if self.use_soft_pred
                    else tf.one_hot(tf.argmax(classes, axis=1), self.num_classes))
       y = tf.stop_gradient((1.0 - available[:, None]) * predicted + available[:, None] * y)
-      classes = self.split_rows(classes, size)[0]
     if self.project_y:
-      logits = logits + getattr(self.discriminator, PROJECTION)(flat, y, training=True)
-    rotation = (None, None)
-    if self.rotation:
-      rotation = self.split_rows(ss.head_logits(self.discriminator, outputs.features), size)[2:]
-    real_logits, fake_logits = self.split_rows(logits, size)[:2]
-    return HeadOutputs(real_logits, fake_logits, *rotation, labels, classes,
-                       self.split_rows(available, size)[0])
+      logits = logits + self.projection_head(flat, y, training=True)
+    return outputs._replace(logits=logits), extras
 
-  def discriminator_losses(self, batch: modular_gan.SubBatch, fake: tf.Tensor,
-                           seed: tf.Tensor) -> dict[str, tf.Tensor]:
-    """L_D^GAN + β·CE_rot(reals) + λ·CE_cls(labelled reals) (eqs. (3)-(4); s3gan.py:267-321)."""
-    del seed  # no penalty
-    out = self.discriminate_heads(batch, fake)
+  def heads(self, view: component_lib.DiscriminatorView) -> HeadOutputs:
+    """The upright rows' logits, class logits and label availability of one D call."""
+    size = tf.shape(view.batch.images)[0]  # the reals come first in D's rows
+    classes = view.extras.get("classes")
+    return HeadOutputs(view.real.logits, view.fake_out.logits,
+                       None if classes is None else classes[:size],
+                       view.extras["available"][:size])
+
+  def discriminate_heads(self, batch: modular_gan.SubBatch, fake: tf.Tensor,
+                         seed: tf.Tensor | None = None) -> HeadOutputs:
+    """One D call on every row, then the heads (compare_gan s3gan.py:96-265)."""
+    seed = tf.zeros([2], tf.int64) if seed is None else seed
+    return self.heads(self.discriminate(batch, fake, seed))
+
+  def gan_discriminator_losses(self, view: component_lib.DiscriminatorView) -> dict[str, tf.Tensor]:
+    """L_D^GAN + λ·CE_cls(labelled reals) (eq. (3); s3gan.py:267-321); no penalty."""
+    out = self.heads(view)
     gan = self.loss_fn(out.real_logits, out.fake_logits)
     values = {"d_loss": gan.d_loss, "d_loss_real": gan.d_loss_real,
               "d_loss_fake": gan.d_loss_fake, "penalty": tf.constant(0.0),
               "label_fraction": tf.reduce_mean(out.real_available)}
-    if self.rotation:
-      values["c_real_loss"] = ss.cross_entropy(out.real_rotation, out.rotation_labels)
-      values["d_rotation_accuracy"] = ss.accuracy(out.real_rotation, out.rotation_labels)
-      values["d_loss"] += self.weight_rotation_loss_d * values["c_real_loss"]
     if self.use_predictor:
-      values["class_loss_real"] = masked_class_loss(batch.y, out.real_classes, out.real_available)
-      correct = tf.cast(tf.equal(tf.argmax(out.real_classes, 1), tf.argmax(batch.y, 1)), tf.float32)
+      y = view.batch.y
+      values["class_loss_real"] = masked_class_loss(y, out.real_classes, out.real_available)
+      correct = tf.cast(tf.equal(tf.argmax(out.real_classes, 1), tf.argmax(y, 1)), tf.float32)
       values["classifier_accuracy"] = tf.math.divide_no_nan(
           tf.reduce_sum(correct * out.real_available), tf.reduce_sum(out.real_available))
       values["d_loss"] += self.weight_class_loss * values["class_loss_real"]
-    return values
-
-  def generator_losses(self, batch: modular_gan.SubBatch, fake: tf.Tensor,
-                       seed: tf.Tensor) -> dict[str, tf.Tensor]:
-    """L_G^GAN + α·CE_rot(fakes) (eq. (5); s3gan.py:267-293)."""
-    del seed
-    out = self.discriminate_heads(batch, fake)
-    values = {"g_loss": self.loss_fn(out.real_logits, out.fake_logits).g_loss}
-    if self.rotation:
-      values["c_fake_loss"] = ss.cross_entropy(out.fake_rotation, out.rotation_labels)
-      values["g_loss"] += self.weight_rotation_loss_g * values["c_fake_loss"]
     return values

@@ -62,10 +62,12 @@ def optimizer_name(label: str, variables: Sequence[str], names: Collection[str])
   return next(iter(found), COMPARE_GAN_NAMES[label])
 
 
-def slots(label: str, optimizer: keras.optimizers.Optimizer, network: keras.Model,
+def slots(label: str, optimizer: keras.optimizers.Optimizer, trainable: Sequence[keras.Variable],
           tf1_names: dict[str, str], names: Collection[str]
           ) -> list[tuple[str, keras.Variable, str]]:
   """(label path, Keras Adam slot, checkpoint name) for m and v of each trainable variable.
+
+  `trainable`: what the optimizer trains (for D: D's variables, then the GAN's heads').
 
   Raises:
     ValueError: the optimizer is no Keras Adam (amsgrad=False) or is not
@@ -74,7 +76,6 @@ def slots(label: str, optimizer: keras.optimizers.Optimizer, network: keras.Mode
   if not isinstance(optimizer, keras.optimizers.Adam) or optimizer.amsgrad:
     raise ValueError(f"include_optimizer converts TF1 Adam slots into keras.optimizers.Adam "
                      f"(amsgrad=False); the {label} is {type(optimizer).__name__}.")
-  trainable = network.trainable_variables
   tf1_name = optimizer_name(label, [tf1_names[v.path] for v in trainable], names)
   result = []
   for variable in trainable:

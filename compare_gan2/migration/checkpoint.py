@@ -113,16 +113,26 @@ class _Entry:
   strict: bool = True  # names[0] itself is required; else any of names will do
 
 
-# SSGAN's and S3GAN's heads are sublayers of D here; compare_gan created them
-# in scopes of their own (ssgan.py:80-102, s3gan.py:124-172).
+# Heads the GAN owns (the self-supervision component's, S3GAN's) are built in
+# D's name scope here, `discriminator/<head>/...`; compare_gan created them in
+# scopes of their own (ssgan.py:80-102, s3gan.py:124-172).
 _HEAD_SCOPES = tuple((f"discriminator/{ours}/", f"discriminator_{theirs}/") for ours, theirs in (
     ("score_classify", "rotation/score_classify"), ("predictor_linear", "predictor/predictor_linear"),
     ("projection", "projection")))
 
 
-def _tf1_names(network: keras.Model) -> dict[str, str]:
-  """compare_gan's TF1 name of each variable path of `network`, heads included."""
-  names = base.compare_gan_names(network)
+def _side(gan: keras.Model, label: str) -> list[keras.layers.Layer]:
+  """The layers whose variables one network's optimizer trains: G, or D and the GAN's heads."""
+  if label == "discriminator":
+    return [gan.discriminator, *gan.discriminator_heads()]
+  return [getattr(gan, label)]
+
+
+def _tf1_names(layers: Sequence[keras.layers.Layer]) -> dict[str, str]:
+  """compare_gan's TF1 name of each variable path of `layers` (a network and its heads)."""
+  names = {}
+  for layer in layers:
+    names.update(base.compare_gan_names(layer))
   for path, name in names.items():
     for ours, theirs in _HEAD_SCOPES:
       if name.startswith(ours):
@@ -134,9 +144,15 @@ def _below(variable: keras.Variable) -> str:
   return variable.path.split("/", 1)[-1]
 
 
-def _network_entries(label: str, network: keras.Model) -> list[_Entry]:
-  names = _tf1_names(network)
-  return [_Entry(f"{label}/{_below(v)}", v, (names[v.path],)) for v in network.variables]
+def _variables(layers: Sequence[keras.layers.Layer], trainable: bool = False
+               ) -> list[keras.Variable]:
+  return [v for layer in layers for v in (layer.trainable_variables if trainable
+                                          else layer.variables)]
+
+
+def _network_entries(label: str, layers: Sequence[keras.layers.Layer]) -> list[_Entry]:
+  names = _tf1_names(layers)
+  return [_Entry(f"{label}/{_below(v)}", v, (names[v.path],)) for v in _variables(layers)]
 
 
 def _ema_entries(label: str, network: keras.Model, strict: bool) -> list[_Entry]:
@@ -144,15 +160,16 @@ def _ema_entries(label: str, network: keras.Model, strict: bool) -> list[_Entry]
 
   With strict, trainable variables (the ones compare_gan averages) need their shadow.
   """
-  names = _tf1_names(network)
+  names = _tf1_names([network])
   return [_Entry(f"{label}/{_below(v)}", v, (names[v.path] + EMA_SUFFIX, names[v.path]),
                  strict and v.trainable) for v in network.variables]
 
 
-def _optimizer_entries(label: str, gan: keras.Model, network: keras.Model,
+def _optimizer_entries(label: str, gan: keras.Model, layers: Sequence[keras.layers.Layer],
                        names: set[str]) -> list[_Entry]:
-  """TF1 Adam m and v slots of the network's trainable variables -> Keras Adam's."""
-  found = adam_state.slots(label, getattr(gan, label), network, _tf1_names(network), names)
+  """TF1 Adam m and v slots of the network's (and its heads') trainable variables -> Keras Adam's."""
+  found = adam_state.slots(label, getattr(gan, label), _variables(layers, trainable=True),
+                           _tf1_names(layers), names)
   return [_Entry(path, slot, (name,)) for path, slot, name in found]
 
 
@@ -214,8 +231,8 @@ def _step(optimizer: keras.optimizers.Optimizer) -> int:
   return int(optimizer.iterations.numpy())
 
 
-def _networks(gan: keras.Model) -> list[tuple[keras.Model, str]]:
-  return [(gan.discriminator, "d_optimizer"), (gan.generator, "g_optimizer")]
+def _networks(gan: keras.Model) -> list[tuple[list[keras.layers.Layer], str]]:
+  return [(_side(gan, "discriminator"), "d_optimizer"), (_side(gan, "generator"), "g_optimizer")]
 
 
 def _report(chosen: Sequence[tuple[_Entry, str]], missing: Sequence[str],
@@ -231,23 +248,23 @@ def _report(chosen: Sequence[tuple[_Entry, str]], missing: Sequence[str],
 
 def _adam_state(gan: keras.Model, names: set[str]) -> set[str]:
   """The checkpoint's Adam slots of both networks and its beta powers."""
-  trainable = [(label, [_tf1_names(network)[v.path] for v in network.trainable_variables])
-               for network, label in _networks(gan)]
+  trainable = [(label, [_tf1_names(layers)[v.path] for v in _variables(layers, trainable=True)])
+               for layers, label in _networks(gan)]
   return adam_state.state_names(trainable, names)
 
 
 def _checkpoint_entries(gan: keras.Model, include_optimizer: bool,
                         names: set[str]) -> list[_Entry]:
   """G, D, the EMA twin, the step counters and optionally the Adam slots."""
-  entries = (_network_entries("generator", gan.generator)
-             + _network_entries("discriminator", gan.discriminator))
+  entries = (_network_entries("generator", _side(gan, "generator"))
+             + _network_entries("discriminator", _side(gan, "discriminator")))
   if gan.ema is not None:
     entries += _ema_entries("ema_generator", gan.ema.generator, strict=True)
   entries += [_Entry("d_optimizer/iterations", gan.d_optimizer.iterations, (D_STEP,)),
               _Entry("g_optimizer/iterations", gan.g_optimizer.iterations, (G_STEP,))]
   if include_optimizer:
-    for network, label in _networks(gan):
-      entries += _optimizer_entries(label, gan, network, names)
+    for layers, label in _networks(gan):
+      entries += _optimizer_entries(label, gan, layers, names)
   return entries
 
 
@@ -314,7 +331,7 @@ def convert_hub_module(module_dir: str, gan: keras.Model, *, allow_partial: bool
   if gan.ema is None:
     entries = _ema_entries("generator", gan.generator, strict=False)
   else:
-    entries = (_network_entries("generator", gan.generator)
+    entries = (_network_entries("generator", [gan.generator])
                + _ema_entries("ema_generator", gan.ema.generator, strict=False))
   reader, chosen, missing = _apply(path, entries, allow_partial)
   used = {name for _, name in chosen}

@@ -89,7 +89,8 @@ def test_d_loss_includes_the_weighted_penalty():
   batch = gan.split_batch(_batch(4), tf.constant([1, 2], tf.int64))[0]
   fake = gan.generator(batch.z)
   values = gan.discriminator_losses(batch, fake, tf.constant([1, 2], tf.int64))
-  real_out, fake_out = gan.discriminate(batch, fake)
+  view = gan.discriminate(batch, fake, tf.constant([1, 2], tf.int64))
+  real_out, fake_out = view.real, view.fake_out
   expected = float(losses.hinge(real_out.logits, fake_out.logits).d_loss) + 10 * float(values["penalty"])
   np.testing.assert_allclose(float(values["d_loss"]), expected, rtol=1e-6)
 

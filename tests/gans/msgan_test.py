@@ -50,9 +50,10 @@ def _reference(w):
 def test_default_weights_objective_and_five_way_head():
   """λ_d = 0.5, λ_g = 0.1 (the authors' ResNet setting); the paper objective; K + 1 = 5 outputs."""
   gan, _ = helpers.stub_gan(msgan.MSGAN, rotated_batch_size=8)
-  assert (gan.weight_rotation_loss_d, gan.weight_rotation_loss_g) == (0.5, 0.1)
-  assert gan.discriminator.rotation_head.kernel.shape[-1] == 5
-  assert gan.objective == "paper"
+  assert (gan.self_supervision.weight_rotation_loss_d,
+          gan.self_supervision.weight_rotation_loss_g) == (0.5, 0.1)
+  assert gan.self_supervision.head.kernel.shape[-1] == 5
+  assert gan.self_supervision.objective == "paper"
 
 
 def test_d_loss_is_gan_loss_minus_psi_plus():
@@ -101,7 +102,7 @@ def test_uniform_head_by_hand(objective, d_term, g_term):
   differ by the fake class's weight (1/2 of the paper's term, 1/5 of the code's)."""
   gan, w = helpers.stub_gan(msgan.MSGAN, rotated_batch_size=8, weight_rotation_loss_d=0.7,
                             weight_rotation_loss_g=0.3, objective=objective)
-  for variable in gan.discriminator.rotation_head.variables:
+  for variable in gan.self_supervision.head.variables:
     variable.assign(np.zeros(variable.shape, np.float32))
   batch = modular_gan.SubBatch(tf.constant(w["real"]), None, tf.zeros([4, 3]), None)
   d_values = gan.discriminator_losses(batch, tf.constant(w["fake"]), helpers.SEED)

@@ -27,14 +27,13 @@ def co_trained(**kwargs):
   """A stub-D S3GAN with random predictor and projection weights; returns (gan, weights)."""
   gan, w = helpers.stub_gan(s3gan.S3GAN, num_classes=CLASSES, **kwargs)
   rng = np.random.RandomState(11)
-  d = gan.discriminator
   if gan.use_predictor:
     w["pred"], w["pred_b"] = rng.normal(size=(48, CLASSES)), rng.normal(size=CLASSES)
-    d.predictor_head.kernel.assign(w["pred"])
-    d.predictor_head.bias.assign(w["pred_b"])
+    gan.predictor_head.kernel.assign(w["pred"])
+    gan.predictor_head.bias.assign(w["pred_b"])
   if gan.project_y:
     w["proj"] = rng.normal(size=(CLASSES, 48)) * 0.1
-    d.projection_head.kernel.assign(w["proj"])
+    gan.projection_head.kernel.assign(w["proj"])
   return gan, w
 
 
@@ -191,7 +190,7 @@ def test_two_replicas_train_like_one_device(two_replicas):
 def test_heads_are_trained_checkpointed_and_classify(tmp_path):
   """Predictor and projection are D variables: trained, checkpointed, and `classify` is c_CT."""
   gan, _ = train(tf.distribute.get_strategy(), steps=0, **CO_TRAINING)
-  heads = [gan.discriminator.predictor_head, gan.discriminator.projection_head]
+  heads = [gan.predictor_head, gan.projection_head]
   start = [h.kernel.numpy().copy() for h in heads]
   images, labels = next(_batches(1))
   gan.train_step({"images": images, "labels": labels})
@@ -204,5 +203,5 @@ def test_heads_are_trained_checkpointed_and_classify(tmp_path):
   images = images[:5]
   logits = gan.classify(images)
   features = gan.discriminator(images, y=tf.zeros([5, CLASSES])).features
-  expected = gan.discriminator.predictor_head(tf.reshape(features, [5, -1]))
+  expected = gan.predictor_head(tf.reshape(features, [5, -1]))
   np.testing.assert_allclose(logits.numpy(), expected.numpy(), rtol=1e-6)

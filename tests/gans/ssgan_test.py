@@ -72,9 +72,9 @@ def stub_gan(cls, num_classes=0, **kwargs):
   d = gan.discriminator
   d.final_fc.kernel.assign(w["fc"])
   d.final_fc.bias.assign(w["b"])
-  if getattr(d, "rotation_head", None) is not None:  # S3GAN without rotation has none
-    d.rotation_head.kernel.assign(w["head"])
-    d.rotation_head.bias.assign(w["head_b"])
+  if gan.self_supervision is not None:  # S3GAN without rotation has none
+    gan.self_supervision.head.kernel.assign(w["head"])
+    gan.self_supervision.head.bias.assign(w["head_b"])
   rng = np.random.RandomState(9)
   w["real"], w["fake"] = (rng.uniform(size=(4, *SHAPE)).astype(np.float32) for _ in range(2))
   return gan, w
@@ -83,8 +83,9 @@ def stub_gan(cls, num_classes=0, **kwargs):
 def test_paper_defaults():
   """β = 1.0 (D) and α = 0.2 (G), compare_gan's and the paper's defaults."""
   gan, _ = stub_gan(ssgan.SSGAN, rotated_batch_size=8)
-  assert (gan.weight_rotation_loss_d, gan.weight_rotation_loss_g) == (1.0, 0.2)
-  assert gan.self_supervision == "rotation_gan"
+  task = gan.self_supervision
+  assert (task.weight_rotation_loss_d, task.weight_rotation_loss_g) == (1.0, 0.2)
+  assert task.mode == "rotation_gan"
 
 
 def test_losses_equal_hand_computed_values():
@@ -146,7 +147,7 @@ def test_bad_arguments_are_named(kwargs, message):
 def test_rotated_batch_that_does_not_fit_is_named():
   gan, w = stub_gan(ssgan.SSGAN, rotated_batch_size=12)  # n = 3 does not divide 4
   with pytest.raises(ValueError, match=r"rotated_batch_size=12 does not fit .* sub-batch of 4"):
-    gan.rotated_per_replica(4)
+    gan.self_supervision.rotated_per_replica(4)
 
 
 def _batch(size, seed, num_classes=3):
@@ -201,7 +202,7 @@ def test_two_replicas_train_like_one_device(two_replicas):
 
 def assert_head_trained_and_checkpointed(gan, tmp_path):
   """The head is trained by the D optimizer and restored from a checkpoint."""
-  head = gan.discriminator.rotation_head
+  head = gan.self_supervision.head
   start = head.kernel.numpy().copy()
   images, labels = _batch(8, 0)
   gan.train_step({"images": images, "labels": labels})
@@ -218,6 +219,6 @@ def assert_head_trained_and_checkpointed(gan, tmp_path):
 
 
 def test_head_is_trained_and_checkpointed(tmp_path):
-  """Head variables are D's: the D optimizer moves them, checkpoints restore them."""
+  """The task's head is D-side: the D optimizer moves it, checkpoints restore it."""
   gan, _ = train(ssgan.SSGAN, tf.distribute.get_strategy(), False, steps=0, rotated_batch_fraction=1)
   assert_head_trained_and_checkpointed(gan, tmp_path)

@@ -83,7 +83,10 @@ def _values(gan, seed=0, ema=True, adam=True, g_step=3, naming=testing.COMPARE_G
   """
   rng = np.random.default_rng(seed)
   values = {"global_step": np.int64(g_step), "global_step_disc": np.int32(g_step * gan.disc_iters)}
-  for network, owner in ((gan.generator, "generator"), (gan.discriminator, "discriminator")):
+  # The GAN's heads (a self-supervision task's, S3GAN's) are trained by D's optimizer.
+  heads = [(head, "discriminator") for head in gan.discriminator_heads()]
+  for network, owner in ((gan.generator, "generator"), (gan.discriminator, "discriminator"),
+                         *heads):
     names = base.compare_gan_names(network)
     for variable in network.variables:
       name, shape = names[variable.path], tuple(variable.shape)
@@ -473,7 +476,8 @@ def test_s3gan_heads_come_from_compare_gans_head_scopes(tmp_path):
   report = migration.convert_checkpoint(_save(str(tmp_path / "model.ckpt-3"), legacy), gan,
                                         include_optimizer=True)
   assert report.missing == report.unmapped == ()
-  _assert_network_holds(gan.discriminator, values)
-  head = gan.discriminator.projection_head
+  for layer in (gan.discriminator, *gan.discriminator_heads()):
+    _assert_network_holds(layer, values)
+  head = gan.projection_head
   np.testing.assert_array_equal(_slot(gan.d_optimizer, head.kernel, "velocity").numpy(),
                                 values["discriminator/projection/kernel/d_opt_1"])

@@ -223,8 +223,9 @@ def test_compare_gan_ssgan_file_trains_as_gans_ssgan(tmp_path):
       'SSGAN.self_supervision = "rotation_only"', "SSGAN.weight_rotation_loss_g = 0.5",
       "ModularGAN.g_lr = 0.001"])
   gan = _build(tmp_path, text, ["gans.SSGAN.rotated_batch_size = 4"])  # tiny sub-batches of 2
-  assert type(gan).__name__ == "SSGAN" and gan.self_supervision == "rotation_only"
-  assert (gan.weight_rotation_loss_d, gan.weight_rotation_loss_g) == (1.0, 0.5)
+  task = gan.self_supervision
+  assert type(gan).__name__ == "SSGAN" and task.mode == "rotation_only"
+  assert (task.weight_rotation_loss_d, task.weight_rotation_loss_g) == (1.0, 0.5)
   assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.001)
   assert gan.penalty_weight == 10.0
   values = _train_one_step(gan)
@@ -246,7 +247,7 @@ def test_compare_gan_s3gan_file_trains_as_gans_s3gan(tmp_path):
   assert any("S3GAN never adds the penalty" in w for w in translation.warnings)
   gan = _build(tmp_path, text)
   assert type(gan).__name__ == "S3GAN" and gan.use_predictor and gan.use_soft_pred
-  assert gan.weight_class_loss == 0.4 and gan.rotation and gan.disc_iters == 2
+  assert gan.weight_class_loss == 0.4 and gan.self_supervision is not None and gan.disc_iters == 2
   assert inspect.unwrap(gan.penalty_fn) is penalties.no_penalty
   values = _train_one_step(gan, per_step=4)
   assert {"class_loss_real", "c_real_loss", "c_fake_loss"} <= set(values)

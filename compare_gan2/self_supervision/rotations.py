@@ -1,4 +1,4 @@
-"""Rotation self-supervision: rotated batches, the D rotation head, its losses.
+"""Rotation self-supervision ops: rotated batches, the rotation head, its losses.
 
 compare_gan `gans/utils.py:38-50` (rotation helper) and `gans/ssgan.py:80-102,
 197-216` (head and loss). Label k means a rotation
@@ -20,8 +20,6 @@ NUM_ROTATIONS = 4  # compare_gan ssgan.py:35
 EPSILON = 1e-10
 # The head's layer name: compare_gan's `discriminator_rotation/score_classify`.
 HEAD_NAME = "score_classify"
-# The attribute under which the head hangs on the discriminator.
-HEAD_ATTRIBUTE = "rotation_head"
 
 
 def rotate_images(images: tf.Tensor, k: int) -> tf.Tensor:
@@ -77,26 +75,6 @@ def make_head(units: int, spectral_norm: layers.SpectralNormArg = False,
                        name=HEAD_NAME)
 
 
-def attach_head(discriminator: keras.Model, head: keras.layers.Layer,
-                attribute: str = HEAD_ATTRIBUTE) -> None:
-  """Hangs `head` on the (unbuilt) discriminator as `attribute`, so it joins D's variables.
-
-  Its variables then are D's: trained by the D optimizer, checkpointed with D
-  (`checkpoints.network_variables` keys them `score_classify/kernel`, ...).
-
-  Raises:
-    ValueError: if D is already built (Keras then forbids new sublayers) or
-      already carries a head under `attribute`.
-  """
-  if discriminator.built:
-    raise ValueError(f"{discriminator.name} is already built: give the GAN an unbuilt "
-                     "discriminator, so the rotation head can join its variables.")
-  if getattr(discriminator, attribute, None) is not None:
-    raise ValueError(f"{discriminator.name} already has a {attribute}; use a fresh "
-                     "discriminator per GAN.")
-  setattr(discriminator, attribute, head)
-
-
 def feature_width(discriminator: keras.Model, conditional: bool) -> int:
   """The width of D's flattened `features`, from tracing D (D must be built).
 
@@ -109,25 +87,6 @@ def feature_width(discriminator: keras.Model, conditional: bool) -> int:
   return int(np.prod(features.shape[1:]))
 
 
-def build_head(discriminator: keras.Model, conditional: bool,
-               attributes: tuple[str, ...] = (HEAD_ATTRIBUTE,)) -> None:
-  """Creates the weights of the heads attached under `attributes` for D's feature width.
-
-  D must be built. The weights are created under D's name scope so their
-  paths are `<D>/score_classify/...`.
-  """
-  width = feature_width(discriminator, conditional)
-  with keras.name_scope(discriminator.name):
-    for attribute in attributes:
-      getattr(discriminator, attribute).build((None, width))
-
-
 def flat_features(features: tf.Tensor) -> tf.Tensor:
   """D's features as [N, -1], what every head reads (ssgan.py:95-99)."""
   return tf.reshape(features, [tf.shape(features)[0], -1])
-
-
-def head_logits(discriminator: keras.Model, features: tf.Tensor,
-                attribute: str = HEAD_ATTRIBUTE) -> tf.Tensor:
-  """The head attached as `attribute` on D's features flattened to [N, -1] (ssgan.py:95-99)."""
-  return getattr(discriminator, attribute)(flat_features(features), training=True)
