@@ -1,9 +1,14 @@
-r"""Does self-supervision help on the bundled MNIST? Plain GAN vs SS-GAN vs MS-GAN; not a test.
+r"""Which method helps on the bundled MNIST, with all or few images? A benchmark, not a test.
 
     .venv/bin/python benchmarks/mnist_quality.py [--steps 600] [--seeds 0 1 2]
-        [--methods plain ssgan msgan] [--work_dir /tmp/mnist_quality]
+        [--methods plain ssgan msgan] [--train_examples 9000] [--work_dir /tmp/mnist_quality]
 
-Trains each method with each seed through `python -m compare_gan2.main
+Limited data (DiffAugment, ADA, LeCam; issue: where these methods matter):
+
+    .venv/bin/python benchmarks/mnist_quality.py --methods plain diffaugment ada lecam_da \
+        --train_examples 500 2000
+
+Trains each method with each seed (and training-set size) through `python -m compare_gan2.main
 --schedule=eval_after_train` (one subprocess per run, so gin, Keras and TF
 start clean and the runs cannot share state) and reads back what the runner
 wrote. Methods, all with the demo's InfoGAN networks, loss, optimizers and
@@ -13,6 +18,15 @@ batch (gin_configs/mnist/):
   Rotation Loss" (CVPR; arXiv 1811.11212 §3; compare_gan gans/ssgan.py).
 - msgan: msgan.gin, Tran et al. 2019, "Self-supervised GAN: Analysis and
   Improvement with Multi-class Minimax Game" (NeurIPS; arXiv 1911.06997 §3).
+- diffaugment: infogan.gin + DiffAugment "color,translation,cutout" on every
+  image D sees (Zhao et al. 2020, arXiv 2006.10738).
+- ada: infogan.gin + ADA's 'bgc' pipeline with the adaptive p (Karras et al.
+  2020, arXiv 2006.06676; target 0.6, adjusted every 4 steps).
+- lecam_da: diffaugment + the LeCam regulariser (Tseng et al. 2021, arXiv
+  2104.03310; lambda 0.3, decay 0.99).
+`--train_examples N` trains on the first N of the 9,000 bundled training
+images (`data.bundled_mnist.train_examples`); the 1,000 eval images scored
+against stay the same.
 Equal G steps for all. Seed s sets, together, the initial weights (--seed s:
 the same G and D weights for every method, the rotation head comes after
 them), the GAN's draws of z (`gans.<Class>.seed = s`) and the data order
@@ -44,9 +58,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIGS = {"plain": "infogan.gin", "ssgan": "ssgan.gin", "msgan": "msgan.gin"}
-GAN_CLASSES = {"plain": "ModularGAN", "ssgan": "SSGAN", "msgan": "MSGAN"}
-LABELS = {"plain": "plain GAN", "ssgan": "SS-GAN", "msgan": "MS-GAN"}
+_DIFFAUGMENT = ("gans.ModularGAN.augment = @augment.DiffAugment()",
+                'augment.DiffAugment.policy = "color,translation,cutout"')
+# method -> (gin file in gin_configs/mnist, GAN class, extra bindings, label)
+METHODS = {
+    "plain": ("infogan.gin", "ModularGAN", (), "plain GAN"),
+    "ssgan": ("ssgan.gin", "SSGAN", (), "SS-GAN"),
+    "msgan": ("msgan.gin", "MSGAN", (), "MS-GAN"),
+    "diffaugment": ("infogan.gin", "ModularGAN", _DIFFAUGMENT, "DiffAugment"),
+    "ada": ("infogan.gin", "ModularGAN", ("gans.ModularGAN.augment = @augment.ADA()",), "ADA"),
+    "lecam_da": ("infogan.gin", "ModularGAN",
+                 _DIFFAUGMENT + ("gans.ModularGAN.regularizers = [@regularizers.LeCam()]",),
+                 "LeCam + DiffAugment"),
+}
+ALL_TRAIN = 9000  # compare_gan2.data.bundled.NUM_TRAIN
 DATA_SEED = 547  # compare_gan's dataset.seed, the demo's data order
 FD_KEY = "fid_score_mean"
 ROTATION_TAG = "loss/d_rotation_accuracy"
@@ -58,23 +83,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--steps", type=int, default=600, help="G steps per run (the demo: 600).")
   parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-  parser.add_argument("--methods", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+  parser.add_argument("--methods", nargs="+", choices=list(METHODS),
+                      default=["plain", "ssgan", "msgan"])
+  parser.add_argument("--train_examples", type=int, nargs="+", default=[ALL_TRAIN],
+                      help="Training-set sizes: the first N bundled training images.")
   parser.add_argument("--checkpoints", type=int, default=3,
                       help="Evaluated checkpoints per run, evenly spaced, the last at --steps.")
   parser.add_argument("--work_dir", default="/tmp/mnist_quality",
-                      help="One model_dir per run: <work_dir>/<method>_seed<s>_<steps>.")
+                      help="One model_dir per run: <work_dir>/<method>_n<N>_seed<s>_<steps>.")
   parser.add_argument("--keep_checkpoints", action="store_true",
                       help="Keep each run's checkpoints (about 160 MB each) after scoring.")
   args = parser.parse_args(argv)
+  if not all(1 <= n <= ALL_TRAIN for n in args.train_examples):
+    parser.error(f"--train_examples must lie in [1, {ALL_TRAIN}], got {args.train_examples}")
   if args.steps < 1 or not 1 <= args.checkpoints <= args.steps:
     parser.error(f"need --steps >= 1 and 1 <= --checkpoints <= --steps, got {args.steps} "
                  f"and {args.checkpoints}")
   return args
 
 
-def run_command(method: str, seed: int, steps: int, checkpoints: int,
-                model_dir: str) -> list[str]:
+def run_command(method: str, seed: int, steps: int, checkpoints: int, model_dir: str,
+                train_examples: int = ALL_TRAIN) -> list[str]:
   """The compare_gan2.main command line of one run (the demo with steps and seeds bound)."""
+  config, gan_class, extra, _ = METHODS[method]
   every = max(1, steps // checkpoints)
   bindings = [f"train_lib.Schedule.total_steps = {steps}",
               f"train_lib.Schedule.checkpoint_every = {every}",
@@ -82,8 +113,10 @@ def run_command(method: str, seed: int, steps: int, checkpoints: int,
               f"train_lib.Schedule.steps_per_loop = {min(50, every)}",
               f"train_lib.Schedule.sample_every = {steps}",
               f"data.train_input.seed = {DATA_SEED + seed}",
-              f"gans.{GAN_CLASSES[method]}.seed = {seed}"]
-  config = os.path.join(ROOT, "gin_configs", "mnist", CONFIGS[method])
+              f"data.bundled_mnist.train_examples = {train_examples}",
+              f"gans.{gan_class}.seed = {seed}",
+              *[b.replace("gans.ModularGAN.", f"gans.{gan_class}.") for b in extra]]
+  config = os.path.join(ROOT, "gin_configs", "mnist", config)
   return [sys.executable, "-m", "compare_gan2.main", f"--model_dir={model_dir}",
           f"--gin_config={config}", "--schedule=eval_after_train", f"--seed={seed}",
           *[f"--gin_bindings={b}" for b in bindings]]
@@ -110,21 +143,23 @@ def last_scalar(model_dir: str, tag: str) -> float | None:
   return None if best is None else best[1]
 
 
-def train_and_score(method: str, seed: int, args: argparse.Namespace) -> dict:
+def train_and_score(method: str, seed: int, args: argparse.Namespace,
+                    train_examples: int = ALL_TRAIN) -> dict:
   """Runs (or reuses) one training + evaluation; returns its FD curve, rotation accuracy, time.
 
   Raises:
     RuntimeError: the runner failed (its log is named).
   """
-  model_dir = os.path.join(args.work_dir, f"{method}_seed{seed}_{args.steps}")
+  model_dir = os.path.join(args.work_dir, f"{method}_n{train_examples}_seed{seed}_{args.steps}")
   wall_path = os.path.join(model_dir, WALL_FILE)
   if args.steps not in read_scores(model_dir) or not os.path.exists(wall_path):
     os.makedirs(model_dir, exist_ok=True)
     log_path = os.path.join(model_dir, "benchmark_log.txt")
     start = time.perf_counter()
     with open(log_path, "w") as log:
-      code = subprocess.call(run_command(method, seed, args.steps, args.checkpoints, model_dir),
-                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+      command = run_command(method, seed, args.steps, args.checkpoints, model_dir,
+                            train_examples)
+      code = subprocess.call(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     if code:
       raise RuntimeError(f"{method} seed {seed} failed with exit code {code}; see {log_path}")
     with open(wall_path, "w") as f:
@@ -145,47 +180,51 @@ def mean_std(values: list[float]) -> str:
   return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
-def final_table(results: dict[str, dict[int, dict]], steps: int) -> str:
-  """Markdown: per method the final FD per seed, mean ± std, rotation accuracy, wall time."""
+Results = dict[tuple[str, int], dict[int, dict]]  # (method, train examples) -> seed -> run
+
+
+def final_table(results: Results, steps: int) -> str:
+  """Markdown: per method and data size the final FD per seed, mean ± std, rotation acc., time."""
   seeds = sorted(next(iter(results.values())))
-  head = ["method", *[f"FD seed {s}" for s in seeds], "FD mean ± std",
+  head = ["method", "train images", *[f"FD seed {s}" for s in seeds], "FD mean ± std",
           "D rotation acc. (real)", "wall time / run"]
   lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-  for method, runs in results.items():
+  for (method, examples), runs in results.items():
     fds = [runs[s]["fd"][steps] for s in seeds]
     rotations = [runs[s]["rotation"] for s in seeds if runs[s]["rotation"] is not None]
     rotation = f"{statistics.mean(rotations):.3f}" if rotations else "-"
     minutes = statistics.mean(runs[s]["seconds"] for s in seeds) / 60
-    cells = [LABELS[method], *[f"{v:.2f}" for v in fds], mean_std(fds), rotation,
-             f"{minutes:.1f} min"]
+    cells = [METHODS[method][3], str(examples), *[f"{v:.2f}" for v in fds], mean_std(fds),
+             rotation, f"{minutes:.1f} min"]
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)
 
 
-def curve_table(results: dict[str, dict[int, dict]]) -> str:
+def curve_table(results: Results) -> str:
   """Markdown: FD mean ± std over seeds at every step evaluated in all runs of all methods."""
   runs = [run for by_seed in results.values() for run in by_seed.values()]
   steps = sorted(set.intersection(*[set(run["fd"]) for run in runs]))
-  lines = ["| method | " + " | ".join(f"step {s}" for s in steps) + " |",
-           "|---|" + "---|" * len(steps)]
-  for method, by_seed in results.items():
+  lines = ["| method | train images | " + " | ".join(f"step {s}" for s in steps) + " |",
+           "|---|---|" + "---|" * len(steps)]
+  for (method, examples), by_seed in results.items():
     cells = [mean_std([run["fd"][s] for run in by_seed.values()]) for s in steps]
-    lines.append(f"| {LABELS[method]} | " + " | ".join(cells) + " |")
+    lines.append(f"| {METHODS[method][3]} | {examples} | " + " | ".join(cells) + " |")
   return "\n".join(lines)
 
 
 def main(argv: list[str]) -> None:
   """Runs every (method, seed) not yet scored, then prints the tables."""
   args = parse_args(argv)
-  results = {method: {} for method in args.methods}
+  results = {(m, n): {} for n in args.train_examples for m in args.methods}
   # Seed-major order: a benchmark cut short still has every method at the first seeds.
   for seed in args.seeds:
-    for method in args.methods:
-      run = train_and_score(method, seed, args)
-      results[method][seed] = run
+    for method, examples in results:
+      run = train_and_score(method, seed, args, examples)
+      results[(method, examples)][seed] = run
       rotation = "" if run["rotation"] is None else f", rotation acc. {run['rotation']:.3f}"
-      print(f"{LABELS[method]} seed {seed}: FD {run['fd'].get(args.steps, float('nan')):.2f} "
-            f"at step {args.steps}{rotation}, {run['seconds'] / 60:.1f} min", flush=True)
+      print(f"{METHODS[method][3]} on {examples} images, seed {seed}: FD "
+            f"{run['fd'].get(args.steps, float('nan')):.2f} at step {args.steps}{rotation}, "
+            f"{run['seconds'] / 60:.1f} min", flush=True)
   print(f"\nMNIST-classifier Fréchet distance after {args.steps} G steps "
         f"(lower is better; {len(args.seeds)} seeds; std = sample std over seeds):\n")
   print(final_table(results, args.steps))
