@@ -41,6 +41,9 @@ class Family:
     tiny: the smallest constructor arguments both networks accept (widths such
       as `ch`), so the generic tests build every resolution in seconds.
     tiny_generator: further arguments only the generator takes (`embed_y_dim`).
+    generator_options, discriminator_options: options away from their defaults
+      that the generic run turns on, so it takes every path of the family's
+      `call` (hierarchical z, label projection, attention).
     d_layer_norm: whether the discriminator accepts `layer_norm=True`.
     fixed_g_norms: whether the generator creates norms even with `batch_norm=None`
       (InfoGAN's g_bn*, BigGAN's final norm).
@@ -51,13 +54,15 @@ class Family:
   resolutions: tuple[int, ...]
   tiny: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   tiny_generator: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  generator_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  discriminator_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   d_layer_norm: bool = True
   fixed_g_norms: bool = False
 
   def __post_init__(self):
     # Read-only views: a test that edits them would change every later test.
-    object.__setattr__(self, "tiny", MappingProxyType(dict(self.tiny)))
-    object.__setattr__(self, "tiny_generator", MappingProxyType(dict(self.tiny_generator)))
+    for field in ("tiny", "tiny_generator", "generator_options", "discriminator_options"):
+      object.__setattr__(self, field, MappingProxyType(dict(getattr(self, field))))
     object.__setattr__(self, "resolutions", tuple(int(r) for r in self.resolutions))
 
   @property

@@ -291,4 +291,5 @@ def check_images(network: base.Network, images_shape: Sequence[int | None]) -> N
 families.register(families.Family(
     "resnet_biggan", Generator, Discriminator,
     resolutions=Generator.RESOLUTIONS, tiny={"ch": 8},
-    tiny_generator={"embed_y_dim": 4}, fixed_g_norms=True))
+    tiny_generator={"embed_y_dim": 4}, fixed_g_norms=True,
+    generator_options={"blocks_with_attention": "B2"}))

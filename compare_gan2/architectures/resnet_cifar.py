@@ -204,4 +204,6 @@ class Discriminator(resnet_block.PooledResNetDiscriminator):
 
 families.register(families.Family(
     "resnet_cifar", Generator, Discriminator,
-    resolutions=Generator.RESOLUTIONS, tiny={"ch": 2}))
+    resolutions=Generator.RESOLUTIONS, tiny={"ch": 2},
+    generator_options={"hierarchical_z": True, "embed_z": True, "embed_y": True},
+    discriminator_options={"project_y": True}))

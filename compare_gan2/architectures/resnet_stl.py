@@ -96,4 +96,4 @@ class Discriminator(resnet_block.PooledResNetDiscriminator):
 
 families.register(families.Family(
     "resnet_stl", Generator, Discriminator,
-    resolutions=Generator.RESOLUTIONS, tiny={"ch": 1}))
+    resolutions=Generator.RESOLUTIONS, tiny={"ch": 2}))
