@@ -22,6 +22,7 @@ from compare_gan2 import configurables
 from compare_gan2 import losses
 from compare_gan2 import registry
 from compare_gan2.architectures import families
+from compare_gan2.ops import normalization
 
 TESTS = pathlib.Path(__file__).resolve().parent
 
@@ -53,6 +54,7 @@ import tensorflow as tf
 
 from compare_gan2.architectures import base
 from compare_gan2.architectures import families
+from compare_gan2.ops import normalization
 from compare_gan2.ops import layers
 
 
@@ -88,7 +90,9 @@ class Discriminator(base.DiscriminatorBase):
     return base.discriminator_output(self.fc(features, training=training), features)
 
 
-families.register(families.Family("toy", Generator, Discriminator, resolutions=(4, 8)))
+# Both networks ignore the `batch_norm` they are given (the generic checks need to know).
+families.register(families.Family("toy", Generator, Discriminator, resolutions=(4, 8),
+                                  g_batch_norm=False, d_batch_norm=False))
 '''
 
 
@@ -157,3 +161,7 @@ def test_a_new_architecture_is_one_file(tmp_path, monkeypatch, two_replicas):
   for resolution in (4, 8):
     generic.test_builds_at_every_declared_resolution_and_reports_its_parameters("toy", resolution)
   generic.test_eager_function_and_two_replicas_agree("toy", two_replicas)
+  gin.clear_config()  # parse_gin locked it; the contract test binds the norms' settings
+  contract = _generic_tests("architectures/base_test.py")
+  for net, norm_class in (("Generator", None), ("Discriminator", normalization.BatchNorm)):
+    contract.test_gin_settings_reach_every_norm_and_spectral_norm("toy", net, norm_class)

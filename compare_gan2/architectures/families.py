@@ -44,6 +44,8 @@ class Family:
     generator_options, discriminator_options: options away from their defaults
       that the generic run turns on, so it takes every path of the family's
       `call` (hierarchical z, label projection, attention).
+    g_batch_norm, d_batch_norm: whether the network applies the `batch_norm`
+      it is given (SNDCGAN's D ignores it, as compare_gan's).
     d_layer_norm: whether the discriminator accepts `layer_norm=True`.
     fixed_g_norms: whether the generator creates norms even with `batch_norm=None`
       (InfoGAN's g_bn*, BigGAN's final norm).
@@ -56,6 +58,8 @@ class Family:
   tiny_generator: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   generator_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   discriminator_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  g_batch_norm: bool = True
+  d_batch_norm: bool = True
   d_layer_norm: bool = True
   fixed_g_norms: bool = False
 

@@ -174,4 +174,4 @@ class Discriminator(base.DiscriminatorBase):
 families.register(families.Family(
     "sndcgan", Generator, Discriminator,
     # Any size; these (compare_gan tests 28 to 128 px) keep the generic tests fast.
-    resolutions=(8, 28, 32, 64)))
+    resolutions=(8, 28, 32, 64), d_batch_norm=False))

@@ -11,7 +11,6 @@ import tensorflow as tf
 from compare_gan2 import configurables  # noqa: F401  (registers the ops.* bindings below)
 from compare_gan2.architectures import base
 from compare_gan2.architectures import families
-from compare_gan2.migration import legacy_values
 from compare_gan2.ops import layer_norm
 from compare_gan2.ops import layers
 from compare_gan2.ops import normalization
@@ -178,6 +177,7 @@ def test_gin_settings_reach_every_norm_and_spectral_norm(family, net, norm_class
   norms, kernels = _assert_every_norm_and_sn_configured(model)
   if net == "Discriminator":
     assert kernels > 0  # G of some families never take SN, as compare_gan's
-    assert norms > 0 or family in legacy_values.IGNORES_D_BATCH_NORM
+    assert norms > 0 or not declared.d_batch_norm
   else:
-    assert norms > 0 or (norm_class is None and not declared.fixed_g_norms)
+    assert norms > 0 or not (declared.fixed_g_norms
+                             or (norm_class is not None and declared.g_batch_norm))

@@ -128,13 +128,13 @@ class _NotAGenerator(keras.Model):
 ])
 def test_bad_declarations_name_the_problem(change, message):
   sndcgan = FAMILIES["sndcgan"]
-  fields = {"name": "toy", "generator": FAMILIES["resnet_cifar"].generator,
+  fields = {"name": "bad_declaration", "generator": FAMILIES["resnet_cifar"].generator,
             "discriminator": FAMILIES["resnet_cifar"].discriminator, "resolutions": (32,)}
   if change.get("name") == "dcgan":
     fields.update(generator=sndcgan.generator, discriminator=sndcgan.discriminator)
   with pytest.raises((ValueError, TypeError), match=message):
     families.register(families.Family(**{**fields, **change}))
-  assert "toy" not in families.all_families()
+  assert "bad_declaration" not in families.all_families()
 
 
 def test_registering_the_same_declaration_again_is_harmless():
