@@ -7,7 +7,8 @@ registers, under stable names:
   `ops.Linear`, `ops.Conv2D`, `ops.Deconv2D`, `ops.Embedding`, and the
   normalization and attention layers, for binding their constructor arguments
   (`ops.BatchNorm.decay = 0.9`, `G/ops.BatchNorm.epsilon = 1e-5`);
-- the architectures (`@dcgan.Generator()`, `@resnet_cifar.Discriminator()`, ...),
+- every architecture family of `architectures.families` (`@dcgan.Generator()`,
+  `@resnet_cifar.Discriminator()`, ...),
   the GANs (`@gans.ModularGAN()`, `@gans.SSGAN()`, `@gans.MSGAN()`, `@gans.S3GAN()`,
   `@gans.EmaConfig()`, `@gans.normal_latent`),
   the training loop (`train_lib.train.*`, `@train_lib.Schedule()`) and
