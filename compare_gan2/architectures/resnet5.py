@@ -133,4 +133,4 @@ class Discriminator(resnet_block.PooledResNetDiscriminator):
 
 families.register(families.Family(
     "resnet5", Generator, Discriminator,
-    resolutions=Generator.RESOLUTIONS, tiny={"ch": 1}))
+    resolutions=Generator.RESOLUTIONS, tiny={"ch": 2}))
