@@ -3,8 +3,8 @@
 A family module declares itself with `families.register(Family(...))`; these
 tests then build it at every resolution it declares (tiny widths) and report
 its parameter count, and run G into D at its smallest resolution eagerly,
-under tf.function and on two replicas (with conditional BN in G, spectral norm,
-BN and layer norm in D). These replace the families' own three-way tests. A
+under tf.function and on two replicas (with conditional BN in G and spectral
+norm in D). These replace the families' own three-way tests. A
 new family needs no edit here (docs/extending.md).
 """
 
@@ -33,9 +33,10 @@ def _tiny(family: families.Family, resolution: int, z_dim: int = Z_DIM, rich: bo
   """G and D of `family` at a square resolution, built, with seeded weights.
 
   With `rich`, G normalizes with a ConditionalBatchNorm (every family passes y
-  or z to its norms) and D has spectral norm, BatchNorm and, where it takes
-  one, layer norm, both with the family's declared options; otherwise both
-  have their defaults (fewer weights to build).
+  or z to its norms) and D has spectral norm, both with the family's declared
+  options; otherwise both have their defaults (fewer weights to build). D's
+  plain norms add cost, not paths (their modes: tests/ops; their settings:
+  base_test).
   """
   keras.utils.set_random_seed(seed)
   g_kwargs = family.tiny_kwargs(family.generator, resolution, colors=3)
@@ -46,8 +47,7 @@ def _tiny(family: families.Family, resolution: int, z_dim: int = Z_DIM, rich: bo
     for kwargs in (g_kwargs, d_kwargs):
       kwargs["kernel_initializer"] = keras.initializers.VarianceScaling(seed=seed)
     g_kwargs.update(family.generator_options, batch_norm=normalization.ConditionalBatchNorm)
-    d_kwargs.update(family.discriminator_options, batch_norm=normalization.BatchNorm,
-                    spectral_norm=True, layer_norm=family.d_layer_norm)
+    d_kwargs.update(family.discriminator_options, spectral_norm=True)
   networks = (family.generator(num_classes=CLASSES, **g_kwargs),
               family.discriminator(num_classes=CLASSES, **d_kwargs))
   for network in networks:
