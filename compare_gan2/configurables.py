@@ -7,7 +7,8 @@ registers, under stable names:
   `ops.Linear`, `ops.Conv2D`, `ops.Deconv2D`, `ops.Embedding`, and the
   normalization and attention layers, for binding their constructor arguments
   (`ops.BatchNorm.decay = 0.9`, `G/ops.BatchNorm.epsilon = 1e-5`);
-- the architectures (`@dcgan.Generator()`, `@resnet_cifar.Discriminator()`, ...),
+- every architecture family of `architectures.families` (`@dcgan.Generator()`,
+  `@resnet_cifar.Discriminator()`, ...),
   the GANs (`@gans.ModularGAN()`, `@gans.SSGAN()`, `@gans.MSGAN()`, `@gans.S3GAN()`,
   `@gans.EmaConfig()`, `@gans.normal_latent`), the self-supervised tasks
   (`@self_supervision.Rotation()`, `@self_supervision.MultiClassMinimax()`),
@@ -54,15 +55,7 @@ from compare_gan2 import pretraining  # noqa: F401  (registers the labeller pre-
 from compare_gan2 import registry
 from compare_gan2 import schedules  # noqa: F401  (registers the learning-rate schedules)
 from compare_gan2 import train_lib  # noqa: F401  (registers train, Schedule)
-from compare_gan2.architectures import dcgan
-from compare_gan2.architectures import infogan
-from compare_gan2.architectures import resnet30
-from compare_gan2.architectures import resnet5
-from compare_gan2.architectures import resnet_biggan
-from compare_gan2.architectures import resnet_biggan_deep
-from compare_gan2.architectures import resnet_cifar
-from compare_gan2.architectures import resnet_stl
-from compare_gan2.architectures import sndcgan
+from compare_gan2.architectures import families
 from compare_gan2.evaluation import continuous  # noqa: F401  (registers EvalSchedule)
 from compare_gan2.evaluation import evaluator  # noqa: F401  (registers Evaluator)
 from compare_gan2.evaluation import inception  # noqa: F401  (registers InceptionConfig)
@@ -90,9 +83,6 @@ _KERAS_LAYERS = (layers.Linear, layers.Conv2D, layers.Deconv2D, layers.Embedding
                  normalization.BatchNorm, normalization.ConditionalBatchNorm,
                  normalization.SelfModulatedBatchNorm, layer_norm.LayerNorm,
                  attention.NonLocalBlock)
-# Each defines Generator and Discriminator; selectors `<family>.Generator`.
-_ARCHITECTURES = (dcgan, infogan, sndcgan, resnet5, resnet30, resnet_cifar, resnet_stl,
-                  resnet_biggan, resnet_biggan_deep)
 _MODULATED_NORMS = (normalization.ConditionalBatchNorm, normalization.SelfModulatedBatchNorm)
 # Tensors reach these at call time; a gin binding for them would be a mistake.
 _RANDOM_DENYLIST = ("shape", "seed", "name")
@@ -115,10 +105,18 @@ def _register_distributions() -> None:
                                denylist=_RANDOM_DENYLIST)
 
 
+def _register_family(family: families.Family) -> None:
+  """`<family>.Generator` and `<family>.Discriminator`, for every registered family."""
+  registry.register_external(family.generator, module=family.gin_module, name="Generator")
+  registry.register_external(family.discriminator, module=family.gin_module,
+                             name="Discriminator")
+
+
 def _register_gans() -> None:
-  for family in _ARCHITECTURES:
-    for cls in (family.Generator, family.Discriminator):
-      registry.register_external(cls, module=family.__name__)
+  # Every family module of compare_gan2.architectures, found by walking the
+  # package; a family registered later (a user's module) reaches gin too.
+  families.all_families()
+  families.on_register(_register_family)
   for cls in catalog.gans().values():
     registry.register_external(cls, module=catalog.GAN_MODULE)
   for module, cls in catalog.components():  # `@self_supervision.Rotation()`, ...

@@ -20,6 +20,7 @@ Goodfellow et al. 2014 (eq. 1 and the non-saturating G of §3); Arjovsky et al.
 import dataclasses
 from collections.abc import Callable
 
+import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import registry
@@ -38,15 +39,39 @@ class GanLosses:
 
 
 LossFn = Callable[[tf.Tensor, tf.Tensor], GanLosses]
+# (real logits, fake logits) as NumPy arrays -> (d_loss, g_loss, d_loss_real, d_loss_fake).
+Reference = Callable[[np.ndarray, np.ndarray], tuple[float, float, float, float]]
 LOSSES: list[LossFn] = []
+_REFERENCES: dict[LossFn, Reference] = {}
 
 
-def register_loss(fn: LossFn) -> LossFn:
-  """Registers a loss with gin (`@losses.<name>`) and in `LOSSES`."""
-  LOSSES.append(fn)
-  # Logits are tensors passed at call time: nothing of a loss is bindable.
-  return registry.register(module="compare_gan2.losses",
-                           denylist=("d_real_logits", "d_fake_logits"))(fn)
+def register_loss(reference: Reference) -> Callable[[LossFn], LossFn]:
+  """Decorator: registers a loss with gin (`@losses.<name>`), in `LOSSES`, with its reference.
+
+  Args:
+    reference: an independent NumPy formula of the same four values, declared
+      beside the loss; tests/losses_test.py checks every registered loss
+      against its reference (docs/extending.md).
+
+  Returns:
+    A decorator that returns the loss unchanged.
+  """
+  def decorator(fn: LossFn) -> LossFn:
+    LOSSES.append(fn)
+    _REFERENCES[fn] = reference
+    # Logits are tensors passed at call time: nothing of a loss is bindable.
+    return registry.register(module="compare_gan2.losses",
+                             denylist=("d_real_logits", "d_fake_logits"))(fn)
+  return decorator
+
+
+def reference(fn: LossFn) -> Reference:
+  """The NumPy reference a registered loss declared (gin's wrapper of it works too)."""
+  fn = getattr(fn, "__wrapped__", fn)
+  if fn not in _REFERENCES:
+    raise KeyError(f"{getattr(fn, '__name__', fn)!r} is not a registered loss; "
+                   f"registered: {[f.__name__ for f in LOSSES]}.")
+  return _REFERENCES[fn]
 
 
 def check_dimensions(d_real_logits: tf.Tensor, d_fake_logits: tf.Tensor) -> None:
@@ -70,7 +95,21 @@ def _mean(x: tf.Tensor) -> tf.Tensor:
 _NO_COLLECTION = {"loss_collection": None}
 
 
-@register_loss
+def _np_softplus(x: np.ndarray) -> np.ndarray:
+  return np.logaddexp(0.0, x)
+
+
+def _np_sigmoid(x: np.ndarray) -> np.ndarray:
+  return 1.0 / (1.0 + np.exp(-x))
+
+
+def _non_saturating_reference(lr: np.ndarray, lf: np.ndarray) -> tuple[float, ...]:
+  """compare_gan loss_lib.py:53-79: −log σ(l_r) − log(1 − σ(l_f)) and −log σ(l_f)."""
+  real, fake = np.mean(_np_softplus(-lr)), np.mean(_np_softplus(lf))
+  return real + fake, np.mean(_np_softplus(-lf)), real, fake
+
+
+@register_loss(_non_saturating_reference)
 def non_saturating(d_real_logits: tf.Tensor, d_fake_logits: tf.Tensor) -> GanLosses:
   """Cross-entropy D loss and the non-saturating G loss −log D(G(z))."""
   check_dimensions(d_real_logits, d_fake_logits)
@@ -82,7 +121,13 @@ def non_saturating(d_real_logits: tf.Tensor, d_fake_logits: tf.Tensor) -> GanLos
       d_loss_fake=_mean(tf.nn.softplus(d_fake_logits)))
 
 
-@register_loss
+def _wasserstein_reference(lr: np.ndarray, lf: np.ndarray) -> tuple[float, ...]:
+  """compare_gan loss_lib.py:82-102: E[l_f] − E[l_r] and −E[l_f]."""
+  real, fake = -np.mean(lr), np.mean(lf)
+  return real + fake, -np.mean(lf), real, fake
+
+
+@register_loss(_wasserstein_reference)
 def wasserstein(d_real_logits: tf.Tensor, d_fake_logits: tf.Tensor) -> GanLosses:
   """WGAN critic loss E[D(fake)] − E[D(real)] and G loss −E[D(fake)]."""
   check_dimensions(d_real_logits, d_fake_logits)
@@ -94,7 +139,14 @@ def wasserstein(d_real_logits: tf.Tensor, d_fake_logits: tf.Tensor) -> GanLosses
       d_loss_fake=_mean(d_fake_logits))
 
 
-@register_loss
+def _least_squares_reference(lr: np.ndarray, lf: np.ndarray) -> tuple[float, ...]:
+  """compare_gan loss_lib.py:105-125: on sigmoid probabilities, D's total halved."""
+  pr, pf = _np_sigmoid(lr), _np_sigmoid(lf)
+  real, fake = np.mean((pr - 1) ** 2), np.mean(pf ** 2)
+  return 0.5 * (real + fake), 0.5 * np.mean((pf - 1) ** 2), real, fake
+
+
+@register_loss(_least_squares_reference)
 def least_squares(d_real_logits: tf.Tensor, d_fake_logits: tf.Tensor) -> GanLosses:
   """LSGAN on D's sigmoid probabilities, as compare_gan (not on logits).
 
@@ -109,7 +161,13 @@ def least_squares(d_real_logits: tf.Tensor, d_fake_logits: tf.Tensor) -> GanLoss
       d_loss_fake=_mean(tf.square(d_fake)))
 
 
-@register_loss
+def _hinge_reference(lr: np.ndarray, lf: np.ndarray) -> tuple[float, ...]:
+  """compare_gan loss_lib.py:128-148: E[max(0, 1 − l_r)] + E[max(0, 1 + l_f)], −E[l_f]."""
+  real, fake = np.mean(np.maximum(0, 1 - lr)), np.mean(np.maximum(0, 1 + lf))
+  return real + fake, -np.mean(lf), real, fake
+
+
+@register_loss(_hinge_reference)
 def hinge(d_real_logits: tf.Tensor, d_fake_logits: tf.Tensor) -> GanLosses:
   """Hinge D loss and G loss −E[D(fake)] (SNGAN, BigGAN, SAGAN)."""
   check_dimensions(d_real_logits, d_fake_logits)

@@ -20,11 +20,13 @@ from compare_gan2 import configurables
 from compare_gan2 import losses
 from compare_gan2 import penalties
 from compare_gan2 import registry
+from compare_gan2.architectures import families
 from compare_gan2.ops import attention
 from compare_gan2.ops import layer_norm
 from compare_gan2.ops import layers
 from compare_gan2.ops import normalization
 from compare_gan2.ops import spectral_norm
+from tools import list_configurables
 
 
 @gin.configurable("experiment", module="configurables_test")
@@ -176,3 +178,26 @@ def test_call_time_arguments_are_not_bindable():
                   "tf.random.normal.shape = [1]", "ops.ConditionalBatchNorm.center = True"):
     with pytest.raises(configurables.GinConfigError):
       configurables.parse_gin(bindings=[binding], finalize=False)
+
+
+def _registered_components():
+  """(short selector, target) of every loss, penalty and architecture in its registry."""
+  found = [(f"losses.{fn.__name__}", fn) for fn in losses.LOSSES]
+  found += [(f"penalties.{fn.__name__}", fn) for fn in penalties.PENALTIES]
+  for family in families.all_families().values():
+    found += [(f"{family.name}.Generator", family.generator),
+              (f"{family.name}.Discriminator", family.discriminator)]
+  return found
+
+
+@pytest.mark.parametrize("selector,target", _registered_components(),
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_every_registry_entry_is_reachable_from_gin_and_listed(selector, target):
+  """The registries are the lists: no test pins names or counts of configurables."""
+  configurables.parse_gin(bindings=[f"experiment.loss_fn = @{selector}"])
+  built = experiment()["loss_fn"]
+  # gin hands over its wrapper: functions keep the original, classes subclass it.
+  assert getattr(built, "__wrapped__", None) is target or issubclass(built, target)
+  entry, = [e for e in registry.entries() if e.target is target]
+  assert entry.selector.endswith(f".{selector}")
+  assert f"\n{entry.selector}\n" in f"\n{list_configurables.format_catalogue(selector)}\n"

@@ -2,10 +2,13 @@
 
 WGAN-GP and DRAGAN are checked against closed forms on discriminators whose
 input gradient is known, against the points they sample (recorded by a spy
-discriminator), for nested-tape gradients to D's weights eagerly, traced and
-on two replicas (one batch split over them, drawing the points one device
-draws), and for reproducibility from the stateless seed.
+discriminator), and for reproducibility from the stateless seed. Every
+registered penalty (a new one needs no edit here) takes the common call
+arguments and agrees eagerly, traced and on two replicas (one batch split over
+them, drawing the points one device draws), gradients to D's weights included.
 """
+
+import inspect
 
 import keras
 import numpy as np
@@ -104,21 +107,24 @@ def test_gradient_penalties_need_a_seed(penalty):
 def _kernel_gradient(d, penalty, x_real, x_fake):
   with tf.GradientTape() as tape:
     value = penalty(d, x_real, x_fake, None, training=True, seed=SEED)
-  return value, tape.gradient(value, d.final_fc.kernel)
+  gradient = tape.gradient(value, d.final_fc.kernel)
+  # A constant penalty (no_penalty) has no gradient: zero, as the GAN's sum sees it.
+  return value, tf.zeros_like(d.final_fc.kernel) if gradient is None else gradient
 
 
-@pytest.mark.parametrize("penalty", [penalties.wgan_gp, penalties.dragan, penalties.l2],
-                         ids=lambda f: f.__name__)
-def test_penalty_gradient_reaches_d_weights_three_ways(penalty, two_replicas):
+@pytest.mark.parametrize("penalty", penalties.PENALTIES, ids=lambda f: f.__name__)
+def test_every_penalty_agrees_eager_traced_and_on_two_replicas(penalty, two_replicas):
   """Nested tapes: eager, traced, and on 2 replicas, each holding half the batch.
 
   The replicas draw the points one device draws for their examples, so the
   mean of their values and gradients is the single-device value and gradient.
+  A penalty that is not zero reaches D's weights.
   """
   x_real, x_fake = [np.concatenate([x, x[::-1] * 0.5]) for x in (X_REAL, X_FAKE)]
   d = _tiny_d(testing.TinyQuadraticDiscriminator)
   value, grad = _kernel_gradient(d, penalty, tf.constant(x_real), tf.constant(x_fake))
-  assert np.abs(grad.numpy()).sum() > 0
+  assert value.shape == () and np.isfinite(float(value))
+  assert float(value) == 0.0 or np.abs(grad.numpy()).sum() > 0
   traced_value, traced_grad = tf.function(lambda: _kernel_gradient(d, penalty, x_real, x_fake))()
   np.testing.assert_allclose(traced_value, value, rtol=1e-5)
   np.testing.assert_allclose(traced_grad, grad, rtol=1e-5)
@@ -168,6 +174,15 @@ def test_a_discriminator_must_return_three_outputs():
     penalties.wgan_gp(bad, tf.constant(X_REAL), tf.constant(X_FAKE), None, seed=SEED)
 
 
-def test_registry_and_defaults():
-  assert [p.__name__ for p in penalties.PENALTIES] == ["no_penalty", "wgan_gp", "dragan", "l2"]
+@pytest.mark.parametrize("penalty", penalties.PENALTIES, ids=lambda f: f.__name__)
+def test_every_penalty_takes_the_call_arguments_and_is_seeded(penalty):
+  """One signature for all (the GAN calls them alike); the same seed, the same value."""
+  assert tuple(inspect.signature(penalty).parameters) == penalties.CALL_ARGUMENTS
+  d = _tiny_d(testing.TinyQuadraticDiscriminator)
+  values = [float(penalty(d, X_REAL, X_FAKE, None, seed=tf.constant(seed)))
+            for seed in ([1, 2], [1, 2])]
+  assert values[0] == values[1]
+
+
+def test_default_weight():
   assert penalties.DEFAULT_PENALTY_WEIGHT == 1.0  # compare_gan options.lamba

@@ -24,6 +24,7 @@ Variable paths follow compare_gan's scopes (`generator/B1/up_conv1/kernel`);
 see docs in each family module and `compare_gan_names` for the mechanical map.
 """
 
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -185,6 +186,18 @@ class Network(keras.Model):
     conditional = self.num_classes > 0 if conditional is None else conditional
     self.build(self.input_shape_for(batch_size),
                (batch_size, self.num_classes) if conditional else None)
+
+  def parameter_count(self) -> int:
+    """Trainable parameters, the count compare_gan's tests and papers report.
+
+    Excludes what is not trained: moving statistics, spectral norm's u vectors.
+
+    Raises:
+      ValueError: if the network is not built yet (it has no weights to count).
+    """
+    if not self.built:
+      raise ValueError(f"{self.name}: build it first (build_variables) to count its parameters.")
+    return sum(math.prod(v.shape) for v in self.trainable_weights)
 
   @classmethod
   def from_config(cls, config: dict[str, Any]) -> "Network":

@@ -55,6 +55,7 @@ import keras
 import tensorflow as tf
 
 from compare_gan2.architectures import base
+from compare_gan2.architectures import families
 from compare_gan2.ops import layers
 
 _G_DIM = 64  # gf_dim, dcgan.py:59
@@ -160,3 +161,8 @@ class Discriminator(base.DiscriminatorBase):
     flat = tf.reshape(net, [-1, math.prod(net.shape[1:])])
     return base.discriminator_output(self.d_fc4(flat, training=training), net)
 
+
+families.register(families.Family(
+    "dcgan", Generator, Discriminator,
+    # Any size; these (compare_gan tests 28 to 128 px) keep the generic tests fast.
+    resolutions=(8, 28, 32, 64)))

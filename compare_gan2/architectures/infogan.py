@@ -54,6 +54,7 @@ import keras
 import tensorflow as tf
 
 from compare_gan2.architectures import base
+from compare_gan2.architectures import families
 from compare_gan2.ops import layers
 
 _KERNEL = 4
@@ -175,3 +176,8 @@ class Discriminator(base.DiscriminatorBase):
       net = layers.lrelu(base.apply_norm(norm, fc(net, training=training), None, y, training))
     return base.discriminator_output(self.d_fc4(net, training=training), net)
 
+
+families.register(families.Family(
+    "infogan", Generator, Discriminator,
+    # Multiples of 4; g_fc2 and d_fc3 grow as (H/4)², so the tests stop at 32 px.
+    resolutions=(8, 28, 32), fixed_g_norms=True))

@@ -37,6 +37,7 @@ import keras
 import tensorflow as tf
 
 from compare_gan2.architectures import base
+from compare_gan2.architectures import families
 from compare_gan2.architectures import resnet_block
 from compare_gan2.ops import layers
 
@@ -132,3 +133,8 @@ class Discriminator(resnet_block.ResNetDiscriminator):
       x = block(x, None, y, training=training)
     flat = tf.reshape(x, [-1, x.shape[1] * x.shape[2] * x.shape[3]])
     return base.discriminator_output(self.disc_final_fc(flat, training=training), flat)
+
+
+families.register(families.Family(
+    "resnet30", Generator, Discriminator,
+    resolutions=Generator.RESOLUTIONS, tiny={"ch": 4}))

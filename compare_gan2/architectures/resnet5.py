@@ -47,6 +47,7 @@ from typing import Any
 
 import keras
 
+from compare_gan2.architectures import families
 from compare_gan2.architectures import resnet_block
 
 SEED_SIZE = 4
@@ -128,3 +129,8 @@ class Discriminator(resnet_block.PooledResNetDiscriminator):
   def get_config(self) -> dict[str, Any]:
     """Constructor arguments, for `from_config` and Keras serialization."""
     return {**super().get_config(), "channels": self.channels}
+
+
+families.register(families.Family(
+    "resnet5", Generator, Discriminator,
+    resolutions=Generator.RESOLUTIONS, tiny={"ch": 2}))

@@ -58,6 +58,7 @@ import tensorflow as tf
 
 from compare_gan2.architectures import base
 from compare_gan2.architectures import biggan_blocks
+from compare_gan2.architectures import families
 from compare_gan2.ops import layers
 
 BigGanResNetBlock = biggan_blocks.BigGanResNetBlock
@@ -285,3 +286,10 @@ def check_images(network: base.Network, images_shape: Sequence[int | None]) -> N
   if tuple(images_shape[1:]) != network.image_shape:
     raise ValueError(f"{network.name}: built for images of shape {network.image_shape}, "
                      f"got {tuple(images_shape)}.")
+
+
+families.register(families.Family(
+    "resnet_biggan", Generator, Discriminator,
+    resolutions=Generator.RESOLUTIONS, tiny={"ch": 8},
+    tiny_generator={"embed_y_dim": 4}, fixed_g_norms=True,
+    generator_options={"blocks_with_attention": "B2"}))

@@ -43,6 +43,7 @@ import tensorflow as tf
 
 from compare_gan2.architectures import base
 from compare_gan2.architectures import biggan_blocks
+from compare_gan2.architectures import families
 from compare_gan2.architectures import resnet_biggan
 from compare_gan2.ops import layers
 
@@ -243,3 +244,9 @@ class Discriminator(base.DiscriminatorBase):
     """Constructor arguments, for `from_config` and Keras serialization."""
     return {**super().get_config(), "ch": self.ch, "blocks_with_attention": "B1",
             "project_y": self.project_y}
+
+
+families.register(families.Family(
+    "resnet_biggan_deep", Generator, Discriminator,
+    resolutions=Generator.RESOLUTIONS, tiny={"ch": 8},
+    tiny_generator={"embed_y_dim": 4}, d_layer_norm=False, fixed_g_norms=True))

@@ -46,6 +46,7 @@ import keras
 import tensorflow as tf
 
 from compare_gan2.architectures import base
+from compare_gan2.architectures import families
 from compare_gan2.architectures import resnet_block
 from compare_gan2.ops import layers
 
@@ -200,3 +201,9 @@ class Discriminator(resnet_block.PooledResNetDiscriminator):
     """Constructor arguments, for `from_config` and Keras serialization."""
     return {**super().get_config(), "project_y": self.project_y}
 
+
+families.register(families.Family(
+    "resnet_cifar", Generator, Discriminator,
+    resolutions=Generator.RESOLUTIONS, tiny={"ch": 2},
+    generator_options={"hierarchical_z": True, "embed_z": True, "embed_y": True},
+    discriminator_options={"project_y": True}))

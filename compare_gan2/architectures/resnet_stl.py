@@ -40,6 +40,7 @@ from collections.abc import Sequence
 
 import keras
 
+from compare_gan2.architectures import families
 from compare_gan2.architectures import resnet_block
 
 Spec = resnet_block.BlockSpec
@@ -91,3 +92,8 @@ class Discriminator(resnet_block.PooledResNetDiscriminator):
     """
     super().__init__(ch=ch, image_shape=image_shape, **kwargs)
     self.make_layers(D_BLOCKS[self.image_shape[0]])
+
+
+families.register(families.Family(
+    "resnet_stl", Generator, Discriminator,
+    resolutions=Generator.RESOLUTIONS, tiny={"ch": 2}))

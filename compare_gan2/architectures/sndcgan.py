@@ -51,6 +51,7 @@ import keras
 import tensorflow as tf
 
 from compare_gan2.architectures import base
+from compare_gan2.architectures import families
 from compare_gan2.ops import layers
 
 _LEAK = 0.1  # sndcgan.py:110-122, not arch_ops.lrelu's default 0.2
@@ -169,3 +170,8 @@ class Discriminator(base.DiscriminatorBase):
     net = tf.reshape(net, [-1, height * width * channels])
     return base.discriminator_output(self.d_fc1(net, training=training), net)
 
+
+families.register(families.Family(
+    "sndcgan", Generator, Discriminator,
+    # Any size; these (compare_gan tests 28 to 128 px) keep the generic tests fast.
+    resolutions=(8, 28, 32, 64), d_batch_norm=False))

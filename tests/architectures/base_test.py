@@ -1,7 +1,5 @@
 """Tests for compare_gan2.architectures.base: the G/D contract and name map."""
 
-import importlib
-import pkgutil
 from typing import Any
 
 import gin
@@ -10,10 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import architectures
 from compare_gan2 import configurables  # noqa: F401  (registers the ops.* bindings below)
 from compare_gan2.architectures import base
-from compare_gan2.migration import legacy_values
+from compare_gan2.architectures import families
 from compare_gan2.ops import layer_norm
 from compare_gan2.ops import layers
 from compare_gan2.ops import normalization
@@ -128,29 +125,7 @@ BN_SETTINGS = {"decay": 0.5, "epsilon": 2e-5, "use_moving_averages": False,
 LN_EPSILON = 3e-6
 SN_SETTINGS = sn.SpectralNormConfig(singular_value="auto", epsilon=1e-10, power_iterations=2,
                                     update_in_inference=True)
-# The smallest size each family builds at (only the widths and resolution shrink).
-TINY = {
-    "dcgan": {"image_shape": (8, 8, 1)},
-    "infogan": {"image_shape": (8, 8, 1)},
-    "sndcgan": {"image_shape": (8, 8, 1)},
-    "resnet5": {"image_shape": (4, 4, 1), "ch": 1},
-    "resnet30": {"image_shape": (128, 128, 1), "ch": 4},
-    "resnet_cifar": {"image_shape": (32, 32, 1), "ch": 2},
-    "resnet_stl": {"image_shape": (48, 48, 1), "ch": 1},
-    "resnet_biggan": {"image_shape": (32, 32, 1), "ch": 4, "embed_y_dim": 4},
-    "resnet_biggan_deep": {"image_shape": (32, 32, 1), "ch": 4, "embed_y_dim": 4},
-}
-G_ONLY = ("embed_y_dim",)
-
-
-def _families() -> dict[str, Any]:
-  """Every module of compare_gan2.architectures that defines a Generator and a Discriminator."""
-  found = {}
-  for info in pkgutil.iter_modules(architectures.__path__):
-    module = importlib.import_module(f"compare_gan2.architectures.{info.name}")
-    if hasattr(module, "Generator") and hasattr(module, "Discriminator"):
-      found[info.name] = module
-  return found
+FAMILIES = families.all_families()
 
 
 def _bind_every_setting() -> None:
@@ -179,11 +154,7 @@ def _assert_every_norm_and_sn_configured(model: keras.Model) -> tuple[int, int]:
   return norms, kernels
 
 
-def test_the_walk_below_covers_every_family():
-  assert set(_families()) == set(TINY)
-
-
-@pytest.mark.parametrize("family", sorted(TINY))
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 # No norm class (only a family's fixed norms), a modulated one with SN
 # projections, and D's plain one next to layer norm.
 @pytest.mark.parametrize("net,norm_class", [
@@ -195,16 +166,18 @@ def test_gin_settings_reach_every_norm_and_spectral_norm(family, net, norm_class
   SpectralNormConfig bindings reach every layer, including the norms a family
   fixes (InfoGAN G's g_bn*, BigGAN's final_norm) and `spectral_norm=True`."""
   _bind_every_setting()
-  kwargs = dict(TINY[family], num_classes=3, batch_norm=norm_class, spectral_norm=True)
+  declared = FAMILIES[family]
+  cls = declared.generator if net == "Generator" else declared.discriminator
+  kwargs = dict(declared.tiny_kwargs(cls, min(declared.resolutions)), num_classes=3,
+                batch_norm=norm_class, spectral_norm=True)
   if net == "Discriminator":
-    kwargs = {k: v for k, v in kwargs.items() if k not in G_ONLY}
-    kwargs["layer_norm"] = family != "resnet_biggan_deep"  # its D rejects layer norm
-  model = getattr(_families()[family], net)(**kwargs)
+    kwargs["layer_norm"] = declared.d_layer_norm
+  model = cls(**kwargs)
   model.build_variables(batch_size=2)
   norms, kernels = _assert_every_norm_and_sn_configured(model)
   if net == "Discriminator":
     assert kernels > 0  # G of some families never take SN, as compare_gan's
-    assert norms > 0 or family in legacy_values.IGNORES_D_BATCH_NORM
+    assert norms > 0 or not declared.d_batch_norm
   else:
-    fixed_norms = family in ("infogan", "resnet_biggan", "resnet_biggan_deep")
-    assert norms > 0 or (norm_class is None and not fixed_norms)
+    assert norms > 0 or not (declared.fixed_g_norms
+                             or (norm_class is not None and declared.g_batch_norm))

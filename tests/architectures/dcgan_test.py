@@ -188,22 +188,6 @@ def test_forward_with_norms_in_training(norm):
   np.testing.assert_allclose(output.probabilities, tf.sigmoid(output.logits), rtol=1e-6)
 
 
-def test_eager_function_and_two_replicas_agree(two_replicas):
-  def build():
-    keras.utils.set_random_seed(3)
-    return (built(dcgan.Generator, image_shape=(28, 28, 1), batch_norm=normalization.BatchNorm),
-            built(dcgan.Discriminator, image_shape=(28, 28, 1), spectral_norm=True,
-                  batch_norm=normalization.BatchNorm))
-
-  def forward(models, z):
-    images = models[0](z, training=False)
-    return images, models[1](images, training=False)
-
-  z = np.random.default_rng(0).normal(size=(2, Z_DIM)).astype(np.float32)
-  results = testing.run_three_ways(build, forward, [z], two_replicas)
-  testing.assert_three_ways_agree(results, rtol=1e-5, atol=1e-6)
-
-
 @pytest.mark.parametrize("cls,initializer", [(dcgan.Generator, ZEROS),
                                              (dcgan.Discriminator, "truncated")])
 def test_config_round_trip(cls, initializer):

@@ -188,23 +188,6 @@ def test_training_forward_ignores_y_in_generator():
   np.testing.assert_allclose(output.probabilities, tf.sigmoid(output.logits), rtol=1e-6)
 
 
-def test_eager_function_and_two_replicas_agree(two_replicas):
-  def build():
-    keras.utils.set_random_seed(3)
-    # 8x8: the smallest supported size keeps the dense layers (1024·128·(H/4)²) small.
-    return (built(infogan.Generator, image_shape=(8, 8, 1)),
-            built(infogan.Discriminator, image_shape=(8, 8, 1), spectral_norm=True,
-                  batch_norm=normalization.BatchNorm))
-
-  def forward(models, z):
-    images = models[0](z, training=False)
-    return images, models[1](images, training=False)
-
-  z = np.random.default_rng(0).normal(size=(2, Z_DIM)).astype(np.float32)
-  results = testing.run_three_ways(build, forward, [z], two_replicas)
-  testing.assert_three_ways_agree(results, rtol=1e-5, atol=1e-6)
-
-
 def test_gin_batch_norm_settings_reach_the_always_on_norms():
   from compare_gan2 import configurables  # noqa: F401  (registers ops.BatchNorm)
   gin.parse_config("ops.BatchNorm.decay = 0.5\nops.BatchNorm.center = False")

@@ -160,32 +160,6 @@ def test_output_shapes_and_ranges(size):
   np.testing.assert_allclose(out.logits, d.disc_final_fc(features), rtol=1e-5, atol=1e-7)
 
 
-def test_eager_function_and_two_replicas_agree(two_replicas):
-  z, y = _inputs()
-
-  def build():
-    keras.utils.set_random_seed(3)
-    init = keras.initializers.RandomNormal(stddev=0.3)
-    g = resnet5.Generator(ch=2, z_dim=8, num_classes=3, image_shape=(8, 8, 3),
-                          batch_norm=normalization.ConditionalBatchNorm, kernel_initializer=init)
-    d = resnet5.Discriminator(ch=2, image_shape=(8, 8, 3), layer_norm=True,
-                              kernel_initializer=init)
-    g.build_variables(batch_size=2)
-    d.build_variables(batch_size=2)
-    return g, d
-
-  def run(models, z, y):
-    images = models[0](z, y, training=False)
-    return images, models[1](images, y, training=False)
-
-  results = testing.run_three_ways(build, run, [z, y], two_replicas)
-  images, (probabilities, logits, features) = results["eager"][0]
-  assert images.shape == (2, 8, 8, 3) and images.std() > 1e-3
-  assert features.shape == (2, 16)
-  np.testing.assert_allclose(probabilities, tf.sigmoid(logits), rtol=1e-6)
-  testing.assert_three_ways_agree(results, rtol=1e-5, atol=1e-5)
-
-
 def test_config_round_trip():
   g = resnet5.Generator(ch=2, channels=(4, 4, 2, 2, 1, 1), z_dim=8, image_shape=(32, 32, 1),
                         batch_norm=normalization.BatchNorm, kernel_initializer="orthogonal")

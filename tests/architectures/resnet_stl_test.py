@@ -124,33 +124,6 @@ def test_names_and_spectral_norm_coverage():
 
 # --- Forward passes, options and errors. ---
 
-def test_eager_function_and_two_replicas_agree(two_replicas):
-  rng = np.random.RandomState(0)
-  z = rng.randn(2, 8).astype(np.float32)
-  y = np.eye(3, dtype=np.float32)[[2, 0]]
-
-  def build():
-    keras.utils.set_random_seed(5)
-    init = keras.initializers.RandomNormal(stddev=0.3)
-    g = resnet_stl.Generator(ch=2, z_dim=8, num_classes=3, image_shape=(48, 48, 1),
-                             batch_norm=normalization.BatchNorm, kernel_initializer=init)
-    d = resnet_stl.Discriminator(ch=2, image_shape=(48, 48, 1), kernel_initializer=init)
-    g.build_variables(batch_size=2)
-    d.build_variables(batch_size=2)
-    return g, d
-
-  def run(models, z, y):
-    images = models[0](z, y, training=False)
-    return images, models[1](images, y, training=False)
-
-  results = testing.run_three_ways(build, run, [z, y], two_replicas)
-  images, (probabilities, logits, features) = results["eager"][0]
-  assert images.shape == (2, 48, 48, 1) and images.std() > 1e-3
-  assert images.min() >= 0.0 and images.max() <= 1.0
-  assert logits.shape == (2, 1) and features.shape == (2, 32)
-  np.testing.assert_allclose(probabilities, tf.sigmoid(logits), rtol=1e-6)
-  testing.assert_three_ways_agree(results, rtol=1e-5, atol=1e-5)
-
 
 def test_features_are_relu_then_mean_pooled():
   images = np.random.RandomState(3).rand(2, 48, 48, 3).astype(np.float32)

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from compare_gan2 import configurables
+from compare_gan2.architectures import families
 from tools import model_summary
 
 
@@ -68,21 +69,21 @@ def test_console_command_prints_the_tables():
   assert result.stdout.count("trainable parameters:") == 2
 
 
-# Bindings that make each family's defaults buildable (BigGAN D projects labels).
-FAMILIES = {
-    "dcgan": (), "infogan": (), "sndcgan": (), "resnet5": (), "resnet30": (),
-    "resnet_cifar": (), "resnet_stl": (),
-    "resnet_biggan": ("resnet_biggan.Discriminator.num_classes = 10",
-                      "resnet_biggan.Generator.ch = 16", "resnet_biggan.Discriminator.ch = 16"),
-    "resnet_biggan_deep": ("resnet_biggan_deep.Discriminator.num_classes = 10",
-                           "resnet_biggan_deep.Generator.ch = 16",
-                           "resnet_biggan_deep.Discriminator.ch = 16"),
-}
+FAMILIES = families.all_families()
+
+
+def _tiny_bindings(family: families.Family) -> list[str]:
+  """The family's tiny widths at its smallest resolution (BigGAN's D projects labels)."""
+  lines = [f"{family.name}.Discriminator.num_classes = 10"]
+  for net, cls in (("Generator", family.generator), ("Discriminator", family.discriminator)):
+    kwargs = family.tiny_kwargs(cls, min(family.resolutions), colors=3)
+    lines += [f"{family.name}.{net}.{key} = {value!r}" for key, value in kwargs.items()]
+  return lines
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_summary_works_for_every_family(family):
-  text = _summary(family, *FAMILIES[family])
+  text = _summary(family, *_tiny_bindings(FAMILIES[family]))
   assert text.count("trainable parameters:") == 2
   assert f"compare_gan2.architectures.{family}.Generator" in text
   assert "generator/" in text and "discriminator/" in text
