@@ -86,6 +86,15 @@ _NOTES = """\
   `celeb_a_hq_128`, which compare_gan lists in an example but not in its
   datasets (google/compare_gan#44), becomes `data.image_folder` at 128x128:
   bind `data.image_folder.path`.
+- **The DiffAugment fork** (mit-han-lab/data-efficient-gans,
+  DiffAugment-biggan-imagenet/) runs unchanged too: `DiffAugment.policy`
+  becomes `gans.ModularGAN.augment = @augment.DiffAugment()` with
+  `augment.DiffAugment.policy` (reals and fakes, in D and G updates, as the
+  fork's `create_loss`; under SSGAN/S3GAN, which the fork never augments, a
+  warning); `"zoomed"` crops also flip the training images; its subsets are
+  in the Datasets table. Its TF-Hub generators convert like compare_gan's.
+  compare_gan2's DiffAugment draws are stateless per example
+  ([regularization.md](regularization.md)).
 - **Checkpoints** are kept as compare_gan did (`keep_checkpoint_max`, default
   1000): lower `train_lib.Schedule.keep_checkpoints` to save disk.
 - **Dead bindings.** Bindings that had no effect in compare_gan (a caller
@@ -224,6 +233,8 @@ def _value_tables() -> list[str]:
     rows.append(f"| `\"{arch}\"` | error | {why} |")
   rows += ["", "## Datasets", "", "| dataset.name | compare_gan2 |", "|---|---|"]
   rows += [f"| `\"{n}\"` | `@data.{b}()` |" for n, b in values.DATASETS.items()]
+  rows += [f"| `\"{n}\"` | `@data.{b}()` with `train_examples = {k}` (the DiffAugment fork) |"
+           for n, (b, k) in values.FORK_SUBSETS.items()]
   rows.append(f"| `\"{values.CELEBA_HQ}\"` | `@data.{values.CELEBA_HQ_BUILDER}()` at "
               f"{values.CELEBA_HQ_SHAPE[0]} px, path to bind |")
   return rows

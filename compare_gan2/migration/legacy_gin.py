@@ -70,7 +70,7 @@ class Translation:
 
 # Order of the written file: what is trained on what, then the parts.
 _SECTIONS = ("train_lib.train.", "train_lib.Schedule.", "data.", "gans.ModularGAN.", "gans.",
-             "{family}.Generator.", "{family}.Discriminator.", "ops.", "keras.", "G/", "D/")
+             "augment.", "{family}.Generator.", "{family}.Discriminator.", "ops.", "keras.", "G/", "D/")
 
 
 def _section(key: str, family: str | None) -> int:
@@ -99,6 +99,7 @@ def _run(translator: legacy_translate.Translator) -> None:
   translator.architecture()
   builder = legacy_training.dataset(translator)
   legacy_training.gan_options(translator, gan, scope)
+  legacy_training.augmentation(translator, gan)
   legacy_training.self_supervised(translator, gan, scope)
   legacy_training.optimizers(translator, gan, scope)
   legacy_networks.networks(translator)

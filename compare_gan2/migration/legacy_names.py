@@ -1,8 +1,9 @@
 """Every gin name compare_gan defines, its parameters and defaults, and where each goes.
 
 The 39 `gin.configurable`s of google/compare_gan at 19922d3, the TF externals
-of gin 0.1.4's `gin.tf.external_configurables` and the names of the first gin
-release, renamed in 9b16cbb (docs/design.md §12.10-12.11). The
+of gin 0.1.4's `gin.tf.external_configurables`, the names of the first gin
+release, renamed in 9b16cbb (docs/design.md §12.10-12.11), and the one name
+the DiffAugment fork adds (`DiffAugment.policy`). The
 translator (legacy_gin.py) reads parameters, defaults and kinds from here and
 emits its bindings under the `new` names given here; docs/MIGRATION.md is
 rendered from the same tables (guide.py), so the two cannot drift.
@@ -326,6 +327,16 @@ _COMPARE_GAN = (
                                                     "is_training")}, "penalties.wgan_gp"),
     Configurable("compare_gan.gans.modular_gan.z", "modular_gan.py:365-367", _LATENT),
 )
+# The DiffAugment fork of compare_gan,
+# github.com/mit-han-lab/data-efficient-gans/blob/0b6339510be1e3859d360cbf464d0a425514a6b4/DiffAugment-biggan-imagenet/compare_gan/gans/modular_gan.py#L620-L652:
+# `@gin.configurable("DiffAugment", whitelist=["policy"])` on ModularGAN.create_loss,
+# which augments the reals and the fakes D sees, in D and G losses alike.
+_FORK = (
+    Configurable("compare_gan.gans.modular_gan.DiffAugment", "fork modular_gan.py:620-621", {
+        "policy": Param("", MAP, ("gans.ModularGAN.augment", "augment.DiffAugment.policy"),
+                        '@augment.DiffAugment() with the policy; "" binds nothing. Only '
+                        "ModularGAN applies it (the fork's SSGAN/S3GAN do not)")}),
+)
 # First gin release (25c4945), renamed in 9b16cbb.
 _HISTORICAL = (
     Configurable("compare_gan.gans.gpu_modular_gan.GPUModularGAN", "gpu_modular_gan.py",
@@ -369,7 +380,7 @@ _EXTERNALS = (
 )
 
 CONFIGURABLES: dict[str, Configurable] = {
-    c.selector: c for c in _COMPARE_GAN + _HISTORICAL + _EXTERNALS}
+    c.selector: c for c in _COMPARE_GAN + _FORK + _HISTORICAL + _EXTERNALS}
 # Other complete spellings of the same configurable (docs/design.md §12.2).
 ALIASES = {"__main__.run_config": "compare_gan.main.run_config"}
 # gin.tf's constants (`%tf.float32`), the only macros a legacy file may use undefined.

@@ -94,6 +94,32 @@ def gan_options(t: lt.Translator, gan: tuple[str, ...], scope: str) -> None:
   t.check_rest(gan, scope)
 
 
+def augmentation(t: lt.Translator, gan: tuple[str, ...]) -> None:
+  """The DiffAugment fork's `DiffAugment.policy` -> `@augment.DiffAugment()` with the policy.
+
+  The fork augments reals and fakes in ModularGAN.create_loss, so D and G
+  losses (and the penalty) see augmented images, as compare_gan2's `augment`;
+  its SSGAN and S3GAN override create_loss without it, so there the binding
+  has no effect (a warning). "" (the default) augments nothing: no binding.
+  """
+  selector = values.FORK_DIFF_AUGMENT
+  if gan[0] in values.FORK_UNAUGMENTED_GANS:
+    short = gan[0].rsplit(".", 1)[-1]
+    t.dead_reasons[selector] = f"the fork's {short}.create_loss does not call DiffAugment"
+    return
+  policy, binding = t.value(selector, "policy")
+  if not isinstance(policy, str):
+    t.fail(binding, f"DiffAugment.policy must be a string, got {policy!r}")
+    return
+  unknown = [p for p in policy.split(",") if p not in values.FORK_POLICIES] if policy else []
+  if unknown:  # the fork raised KeyError on these (it does not strip spaces)
+    t.fail(binding, f"DiffAugment.policy {policy!r}: unknown entries {unknown}; the fork's: "
+                    f"{', '.join(values.FORK_POLICIES)}, comma-separated without spaces")
+  elif policy:
+    t.emit_param(selector, "policy", lt.Gin("@augment.DiffAugment()"), policy,
+                 sources=(binding,))
+
+
 def _ssgan_mode(t: lt.Translator, value: Any, binding: Any) -> Any:
   """compare_gan SSGAN's self_supervision string as compare_gan2's mode (ssgan.py:147,212)."""
   if not isinstance(value, str):

@@ -89,6 +89,12 @@ FORK_SUBSETS: dict[str, tuple[str, int]] = {
 }
 # The fork's only crop; its training transform also flips every image.
 FORK_CROP = "zoomed"
+# The fork's DiffAugment: its configurable, the GAN classes that never apply it
+# (the fork's SSGAN and S3GAN override create_loss without it), and the entries
+# of a comma-separated policy (DiffAugment_tf.py:69-73, AUGMENT_FNS).
+FORK_DIFF_AUGMENT = "compare_gan.gans.modular_gan.DiffAugment"
+FORK_UNAUGMENTED_GANS = (SSGAN, S3GAN)
+FORK_POLICIES = ("color", "translation", "cutout")
 BUILDERS = dict(data.NAMED)
 # Not in compare_gan's DATASETS (google/compare_gan#44): the user prepares the
 # images; the nearest builder is an image folder at the intended resolution.
