@@ -120,7 +120,7 @@ def _example(tmp_path, name):
 
 
 def _query(parameter):
-  return experiment.configured(parameter)
+  return configurables.bound(parameter)
 
 
 def _assert_real_sizes(family, expected):
@@ -177,7 +177,7 @@ def test_example_keeps_its_architecture_sizes_losses_rates_steps_and_batch(name,
   configurables.parse_gin([], [translation.text()], finalize=False)
   _assert_real_sizes(expected["family"], expected)
   configurables.parse_gin([], NARROW, finalize=False)
-  _assert_built(experiment.build(with_dataset=False).gan, expected)
+  _assert_built(configurables.build_experiment(with_dataset=False).gan, expected)
 
 
 def test_example_translations_warn_only_where_compare_gan_differs(tmp_path):
@@ -206,7 +206,7 @@ def test_every_sub_step_sees_batch_size_images(tmp_path):
   configurables.parse_gin([], [legacy_gin.translate([str(path)]).text()], finalize=False)
   batch = _query("train_lib.train.global_batch_size")
   assert batch == 12
-  gan = experiment.build(with_dataset=False).gan
+  gan = configurables.build_experiment(with_dataset=False).gan
   images = tf.reshape(tf.range(batch, dtype=tf.float32), [batch, 1, 1, 1]) * tf.ones([1, 64, 64, 3])
   sub_batches = gan.split_batch({"images": images}, tf.constant([0, 0], tf.int64))
   assert [s.images.shape[0] for s in sub_batches] == [3, 3, 3, 3]

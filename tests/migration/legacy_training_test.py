@@ -82,7 +82,7 @@ def _build(tmp_path, text, overrides=()):
   path = tmp_path / "legacy.gin"
   path.write_text(text)
   configurables.parse_gin([str(path), str(TINY)], overrides, finalize=False)
-  return experiment.build(with_dataset=False).gan
+  return configurables.build_experiment(with_dataset=False).gan
 
 
 def _train_one_step(gan, per_step=2):
