@@ -259,7 +259,11 @@ def test_untranslatable_bindings_fail_naming_file_line_and_binding(tmp_path):
     assert f"{path}:{line}: `{lines[line]}`" in message and text in message
   gin.clear_config()
   with pytest.raises(configurables.GinConfigError, match=r"bad.gin:30: .*ambiguous selector"):
-    configurables.parse_gin([str(path)])  # the runner's parse fails the same way
+    configurables.parse_experiment_files([str(path)])  # the runner's parse fails the same way
+  gin.clear_config()
+  # Translation is the runner's pre-step: parse_gin reads compare_gan2 gin only.
+  with pytest.raises(configurables.GinConfigError, match="No configurable matching 'dataset'"):
+    configurables.parse_gin([str(path)])
 
 
 def test_missing_required_options_and_lenient_mode(tmp_path):

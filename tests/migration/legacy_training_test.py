@@ -81,7 +81,7 @@ OVERRIDES = {"resnet_stl": ["resnet_stl.Generator.image_shape = (48, 48, 3)",
 def _build(tmp_path, text, overrides=()):
   path = tmp_path / "legacy.gin"
   path.write_text(text)
-  configurables.parse_gin([str(path), str(TINY)], overrides, finalize=False)
+  configurables.parse_experiment_files([str(path), str(TINY)], overrides, finalize=False)
   return configurables.build_experiment(with_dataset=False).gan
 
 
