@@ -245,15 +245,13 @@ def _stop_if_preempted(watcher: preemption.SigtermWatcher, strategy: tf.distribu
 
 
 def _loop(exp: experiment.Experiment, strategy: tf.distribute.Strategy, iterator,
-          manager: tf.train.CheckpointManager, model_dir: str,
-          step: int, on_checkpoint: CheckpointCallback | None) -> dict[str, float]:
+          manager: tf.train.CheckpointManager, model_dir: str, step: int,
+          on_checkpoint: CheckpointCallback | None) -> dict[str, float]:
   """Runs to total_steps in calls of up to steps_per_loop steps; saves and logs.
 
   Every worker runs all of it, in the same order (anything reading
   synchronised state is a collective); files are written by the chief only.
-
-  Raises:
-    preemption.Preempted: after saving, when a worker got SIGTERM.
+  Raises preemption.Preempted after saving, when a worker got SIGTERM.
   """
   gan, schedule = exp.gan, exp.schedule
   run_steps = run_steps_fn(gan, strategy)

@@ -32,7 +32,6 @@ import pytest
 import tensorflow_datasets as tfds
 
 from compare_gan2 import configurables
-from compare_gan2 import experiment
 from compare_gan2 import gin_text
 from compare_gan2 import main
 from compare_gan2 import pretraining

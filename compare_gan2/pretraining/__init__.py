@@ -50,28 +50,22 @@ CLUSTERS_FILE = "clusters.npy"
 REPORT_FILE = "report.json"
 
 
-def run(output_dir: str, task: str = "both", steps: int | None = None,
-        eval_batch_size: int = 256, train_fn: Callable[..., Trained] = train_labeller,
-        export_fn: Callable[..., None] = export_soft_labels,
-        cluster_fn: Callable[..., dict] = cluster) -> dict:
+def run(output_dir: str, task: str = "both", steps: int | None = None, eval_batch_size: int = 256,
+        train_fn: Callable[..., Trained] = train_labeller,
+        export_fn: Callable[..., None] = export_soft_labels, cluster_fn: Callable = cluster) -> dict:
   """Trains (or resumes) the labeller, evaluates it, writes the label files.
-
-  The tool passes the three steps as its gin config binds them
-  (`pretraining.train_labeller.*`, `pretraining.cluster.*`, ...); this module
-  reads no config itself.
 
   Args:
     output_dir: checkpoints, label files and report.json go here.
     task: "soft_labels", "clusters" or "both".
     steps: overrides `pretraining.train_labeller.steps` when given.
     eval_batch_size: batch of the held-out evaluation.
-    train_fn, export_fn, cluster_fn: `train_labeller`, `export_soft_labels`
-      and `cluster`, with their configured arguments applied.
+    train_fn, export_fn, cluster_fn: the three steps with their configured
+      arguments (the tool passes them as gin binds them; this reads no config).
 
   Returns:
-    The record written to output_dir/report.json: the step, the logged
-    losses, the held-out accuracies on the eval split (rotation; class when
-    labelled), the files written and, for clusters, their sizes.
+    The record written to output_dir/report.json: the step, the logged losses, the held-out
+    accuracies on the eval split (rotation; class when labelled), files written, cluster sizes.
 
   Raises:
     ValueError: an unknown task, or soft labels without a class head.
@@ -94,8 +88,7 @@ def run(output_dir: str, task: str = "both", steps: int | None = None,
     record["clusters"] = cluster_fn(labeller, dataset, clusters, logits_path=soft)
   record["soft_labels_file"] = soft
   with open(os.path.join(output_dir, REPORT_FILE), "w") as f:
-    json.dump(record, f, indent=2)
-    f.write("\n")
+    f.write(json.dumps(record, indent=2) + "\n")
   return record
 
 

@@ -17,7 +17,6 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2 import configurables
-from compare_gan2 import experiment
 from compare_gan2 import losses
 from compare_gan2 import penalties
 from compare_gan2.migration import legacy_gin

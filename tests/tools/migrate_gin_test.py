@@ -8,7 +8,6 @@ and say in its header what each binding became.
 import gin
 
 from compare_gan2 import configurables
-from compare_gan2 import experiment
 from compare_gan2.migration import guide
 from tools import migrate_gin
 
