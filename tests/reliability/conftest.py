@@ -53,10 +53,11 @@ def _optimizers() -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimize
 
 def _train(model_dir: pathlib.Path, total_steps: int, strategy=None,
            configure: Callable[[modular_gan.ModularGAN], None] | None = None,
-           sample_every: int = 100, **kwargs) -> modular_gan.ModularGAN:
+           sample_every: int = 100, on_checkpoint=None, **kwargs) -> modular_gan.ModularGAN:
   """Trains (or resumes) the tiny GAN in model_dir to total_steps; returns it.
 
-  kwargs are further fields of the experiment (experiment.Experiment).
+  on_checkpoint goes to train_lib.train; kwargs are further fields of the
+  experiment (experiment.Experiment).
   """
   strategy = strategy or tf.distribute.get_strategy()
   with strategy.scope():
@@ -66,7 +67,7 @@ def _train(model_dir: pathlib.Path, total_steps: int, strategy=None,
                                   keep_checkpoints=5, sample_every=sample_every)
     exp = experiment.make(gan, bundled.bundled_mnist(), d_optimizer, g_optimizer,
                           global_batch_size=12, schedule=schedule, **kwargs)
-    train_lib.train(exp, str(model_dir), strategy)
+    train_lib.train(exp, str(model_dir), strategy, on_checkpoint=on_checkpoint)
   return gan
 
 
