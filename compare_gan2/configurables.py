@@ -151,8 +151,9 @@ def _train(gan=registry.REQUIRED, dataset=registry.REQUIRED, d_optimizer=registr
            allow_fresh_start: bool = False, export_at_end: bool = True) -> experiment.Experiment:
   """`train_lib.train`: the experiment its bindings describe (gin builds each part).
 
-  The selector and parameters are those of compare_gan2's first trainer, so
-  every gin file and saved operative config keeps its meaning: gan (not yet
+  The selector and parameters are those `train_lib.train` itself took before
+  it took an Experiment, so every gin file and saved operative config (and its
+  drift check on resume) keeps its meaning: gan (not yet
   compiled), dataset, d_optimizer, g_optimizer, global_batch_size (real
   examples per step over all replicas), schedule (`train_lib.Schedule`),
   allow_fresh_start (start over if no checkpoint is readable), export_at_end.
