@@ -29,17 +29,25 @@ registers, under stable names:
   `@metrics.JacobianConditioning()`, `@metrics.DiscriminatorAccuracy()`,
   `@metrics.ClassifierAccuracy()`).
 
-Parse experiment files with `parse_gin`, which fails on any unknown name or
-parameter, or a value of the wrong type, and says where (file and line) and
-what was probably meant.
+The runner and the tools parse experiment files with `parse_experiment_files`:
+compare_gan's own files and bindings are translated first (the migration
+pre-step), then `parse_gin` parses compare_gan2 gin, failing on any unknown
+name or parameter, or a value of the wrong type, and saying where (file and
+line) and what was probably meant. The parsed config then becomes one
+`experiment.Experiment` here, at the edge: `training_experiment()` calls the
+configurable `train_lib.train` (gan, dataset, optimizers, batch, schedule),
+`build_experiment()` rebuilds the same parts for evaluation, sampling and
+export. Library modules take that value and never read gin.
 """
 
+import dataclasses
 import difflib
 import inspect
 import os
 import re
 import tokenize
 from collections.abc import Sequence
+from typing import Any
 
 import gin
 import keras
@@ -47,6 +55,7 @@ import tensorflow as tf
 
 from compare_gan2 import data  # noqa: F401  (registers datasets and the input pipeline)
 from compare_gan2 import distribute  # noqa: F401  (registers resolve_strategy)
+from compare_gan2 import experiment
 from compare_gan2 import losses  # noqa: F401  (registers losses)
 from compare_gan2 import penalties  # noqa: F401  (registers penalties)
 from compare_gan2 import precision
@@ -54,10 +63,11 @@ from compare_gan2 import preflight
 from compare_gan2 import pretraining  # noqa: F401  (registers the labeller pre-training)
 from compare_gan2 import registry
 from compare_gan2 import schedules  # noqa: F401  (registers the learning-rate schedules)
-from compare_gan2 import train_lib  # noqa: F401  (registers train, Schedule)
+from compare_gan2 import run_config
 from compare_gan2.architectures import families
-from compare_gan2.evaluation import continuous  # noqa: F401  (registers EvalSchedule)
-from compare_gan2.evaluation import evaluator  # noqa: F401  (registers Evaluator)
+from compare_gan2.data import pipeline
+from compare_gan2.evaluation import continuous  # (registers EvalSchedule)
+from compare_gan2.evaluation import evaluator  # (registers Evaluator)
 from compare_gan2.evaluation import inception  # noqa: F401  (registers InceptionConfig)
 from compare_gan2.evaluation import mnist_classifier  # noqa: F401  (registers its config)
 from compare_gan2.gans import ema  # noqa: F401  (registers EmaConfig)
@@ -124,6 +134,8 @@ def _register_gans() -> None:
 
 
 def _register_all() -> None:
+  registry.register(module="compare_gan2.train_lib", name="Schedule")(experiment.Schedule)
+  registry.register(module="compare_gan2.train_lib", name="train")(_train)
   _register_gans()
   for cls in _KERAS_LAYERS:
     # The modulated norms fix center/scale themselves (they learn no gamma/beta).
@@ -131,6 +143,27 @@ def _register_all() -> None:
     registry.register_external(cls, module="compare_gan2.ops", denylist=fixed)
   _register_keras_optimizers()
   _register_distributions()
+
+
+def _train(gan=registry.REQUIRED, dataset=registry.REQUIRED, d_optimizer=registry.REQUIRED,
+           g_optimizer=registry.REQUIRED, global_batch_size: int = 64,
+           schedule: experiment.Schedule = experiment.Schedule(),
+           allow_fresh_start: bool = False, export_at_end: bool = True) -> experiment.Experiment:
+  """`train_lib.train`: the experiment its bindings describe (gin builds each part).
+
+  The selector and parameters are those `train_lib.train` itself took before
+  it took an Experiment, so every gin file and saved operative config (and its
+  drift check on resume) keeps its meaning: gan (not yet
+  compiled), dataset, d_optimizer, g_optimizer, global_batch_size (real
+  examples per step over all replicas), schedule (`train_lib.Schedule`),
+  allow_fresh_start (start over if no checkpoint is readable), export_at_end.
+  The input pipeline is `data.train_input` with its bindings (the data order's seed).
+  """
+  return experiment.make(gan, dataset, d_optimizer, g_optimizer,
+                         global_batch_size=global_batch_size, schedule=schedule,
+                         input_fn=gin.get_configurable(pipeline.train_input),
+                         allow_fresh_start=allow_fresh_start, export_at_end=export_at_end,
+                         describe=gin.operative_config_str)
 
 
 _register_all()
@@ -182,29 +215,54 @@ def _add_include_root(path: str) -> None:
       gin.add_config_file_search_path(root)
 
 
+def _check_files(config_files: Sequence[str]) -> None:
+  for path in config_files:
+    if not os.path.isfile(path):
+      raise GinConfigError(f"gin config file not found: {path}")
+    _add_include_root(path)
+
+
+def parse_experiment_files(config_files: Sequence[str] = (), bindings: Sequence[str] = (),
+                           finalize: bool = True) -> None:
+  """What the runner and every tool parse: compare_gan sources too, translated first.
+
+  A file or binding with any binding only compare_gan accepts is compare_gan's;
+  those are translated into one compare_gan2 config (migration/legacy_gin.py),
+  which is parsed before the compare_gan2 files and bindings given with them,
+  so those override it. Then as `parse_gin`.
+
+  Raises:
+    GinConfigError: as `parse_gin`; also a compare_gan binding that cannot be
+      translated (its file and line).
+  """
+  _check_files(config_files)
+  from compare_gan2.migration import legacy_gin  # pylint: disable=g-import-not-at-top
+  legacy, config_files, bindings = legacy_gin.split_legacy(config_files, bindings)
+  prelude = [] if legacy is None else [(legacy.where, legacy.text())]
+  parse_gin(config_files, bindings, finalize, prelude)
+
+
 def parse_gin(config_files: Sequence[str] = (), bindings: Sequence[str] = (),
-              finalize: bool = True) -> None:
-  """Parses gin files, then bindings; unknown names fail here, not at run time.
+              finalize: bool = True, prelude: Sequence[tuple[str, str]] = ()) -> None:
+  """Parses compare_gan2 gin files, then bindings; unknown names fail here, not at run time.
+
+  compare_gan's files are not translated here: `parse_experiment_files` does
+  that before calling this.
 
   Args:
     config_files: gin files, applied in order (later files override).
     bindings: one-line bindings applied after the files.
     finalize: lock the config against further changes.
+    prelude: (where, text) gin texts parsed before the files (a translation).
 
   Raises:
     GinConfigError: a file is missing, or a name, parameter or value is wrong
       (a value of the wrong type for its annotated parameter: preflight.py).
       The message gives the file and line (or the binding) and close matches.
   """
-  for path in config_files:
-    if not os.path.isfile(path):
-      raise GinConfigError(f"gin config file not found: {path}")
-    _add_include_root(path)
-  # compare_gan's own files and bindings run unchanged: translated, parsed first.
-  from compare_gan2.migration import legacy_gin  # pylint: disable=g-import-not-at-top
-  legacy, config_files, bindings = legacy_gin.split_legacy(config_files, bindings)
-  if legacy is not None:
-    _parse_one(lambda: gin.parse_config(legacy.text(), skip_unknown=False), legacy.where)
+  _check_files(config_files)
+  for where, text in prelude:
+    _parse_one(lambda t=text: gin.parse_config(t, skip_unknown=False), where)
   for path in config_files:
     _parse_one(lambda p=path: gin.parse_config_file(p, skip_unknown=False), path)
   for binding in bindings:
@@ -219,3 +277,67 @@ def parse_gin(config_files: Sequence[str] = (), bindings: Sequence[str] = (),
   gin.get_configurable(precision.set_precision)()
   if finalize:
     gin.finalize()
+
+
+def bound(parameter: str, default: Any = registry.REQUIRED) -> Any:
+  """The value the config binds to `parameter`, with `@name()` references called.
+
+  Raises:
+    ValueError: if the config does not bind `parameter` and no default is given.
+  """
+  try:
+    value = gin.query_parameter(parameter)
+  except ValueError as e:
+    if default is not registry.REQUIRED:
+      return default
+    raise ValueError(f"The gin config does not bind {parameter}, which evaluation and sampling "
+                     "read to rebuild the experiment (parse the run's gin files or its "
+                     f"{experiment.OPERATIVE_CONFIG} first).") from e
+  if isinstance(value, gin.config.ConfigurableReference):
+    return value.scoped_configurable_fn() if value.evaluate else value.scoped_configurable_fn
+  return value
+
+
+def training_experiment() -> experiment.Experiment:
+  """The experiment `train_lib.train` binds, for training; call it in the strategy scope.
+
+  gin builds the GAN and optimizers now (in the scope) and records every part
+  in the operative config the run writes.
+  """
+  return gin.get_configurable(_train)()
+
+
+def build_experiment(with_dataset: bool = True) -> experiment.Experiment:
+  """The run's experiment rebuilt without training: evaluation, sampling, export.
+
+  The parts are those `train_lib.train` binds, the GAN compiled and built (call
+  it in the strategy scope), so a training checkpoint restores into it exactly.
+  """
+  gan = bound("train_lib.train.gan")
+  exp = experiment.make(
+      gan, bound("train_lib.train.dataset") if with_dataset else None,
+      bound("train_lib.train.d_optimizer"), bound("train_lib.train.g_optimizer"),
+      global_batch_size=bound("train_lib.train.global_batch_size", 64),
+      schedule=bound("train_lib.train.schedule", None) or gin.get_configurable(
+          experiment.Schedule)(), input_fn=gin.get_configurable(pipeline.train_input))
+  return experiment.built(exp)
+
+
+def evaluation(exp: experiment.Experiment, **overrides: Any) -> experiment.Experiment:
+  """`exp` with the configured `evaluation.Evaluator` and `evaluation.EvalSchedule`.
+
+  `overrides` replace fields of either (the runner's flags): num_averaging_runs
+  of the Evaluator, eval_every_steps and score_filename of the schedule.
+  """
+  scorer = gin.get_configurable(evaluator.Evaluator)()
+  schedule = gin.get_configurable(continuous.EvalSchedule)()
+  fields = {f.name for f in dataclasses.fields(scorer)}
+  scorer = dataclasses.replace(scorer, **{k: v for k, v in overrides.items() if k in fields})
+  schedule = dataclasses.replace(
+      schedule, **{k: v for k, v in overrides.items() if k not in fields})
+  return dataclasses.replace(exp, evaluator=scorer, eval_schedule=schedule)
+
+
+def check_resume(model_dir: str, allow_change: bool = False) -> list[run_config.Change]:
+  """The config-drift check of a resumed model_dir against the parsed config (run_config.py)."""
+  return run_config.check_resume(model_dir, gin.config_str(), allow_change)

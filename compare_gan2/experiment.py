@@ -1,64 +1,92 @@
-"""An experiment as its gin config describes it, rebuilt for evaluation or sampling.
+"""One experiment as a value: what train, evaluate, export and the tools run.
 
-Training reads its parts from the bindings of `train_lib.train` (gan, dataset,
-optimizers). Evaluation, sampling and export need the same objects without
-training: `build()` makes them from the current gin config (parse the run's
-own files, or `model_dir/operative_config.gin`, first), compiled and built so
-that a training checkpoint restores into them exactly.
+The runner and the tools build an `Experiment` from their gin config at the
+edge (`configurables.training_experiment()` for training, with every
+`train_lib.train.*` binding applied; `configurables.build_experiment()` for
+evaluation, sampling and export, from the same bindings without training) and
+hand it down. Nothing below reads gin: a test or a script builds one with
+`make(...)` from Python objects alone.
 """
 
 import dataclasses
 import os
+from collections.abc import Callable
 from typing import Any
 
-import gin
 import keras
 import tensorflow as tf
 
 from compare_gan2 import checkpoints
+from compare_gan2.data import pipeline
 
 OPERATIVE_CONFIG = "operative_config.gin"
 
 
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+  """How long to train and how often to save and log (steps = G updates)."""
+  total_steps: int = 1000
+  steps_per_loop: int = 50
+  checkpoint_every: int = 500
+  keep_checkpoints: int = 3
+  sample_every: int = 500
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Experiment:
-  """Attributes:
-    gan: the GAN of `train_lib.train.gan`, compiled with its optimizers and built.
-    dataset: the compare_gan2.data dataset of `train_lib.train.dataset`.
+  """A GAN, its data and how to train and evaluate it.
+
+  Attributes:
+    gan: the GAN, compiled with its D and G optimizers (not yet built: training
+      checks the batch first; `built()` builds it for restoring a checkpoint).
+    dataset: a compare_gan2.data dataset (None when only the GAN is needed).
+    global_batch_size: real examples per step over all replicas.
+    schedule: steps and save/sample cadence.
+    input_fn: input_fn(dataset, strategy, global_batch_size, start_step=) -> a
+      distributed dataset (`data.train_input` with its bindings applied).
+    allow_fresh_start: start over if no checkpoint is readable.
+    export_at_end: export the final generator when training ends.
+    evaluator: what evaluation computes (`evaluation.Evaluator`), if evaluated.
+    eval_schedule: which checkpoints evaluation scores (`evaluation.EvalSchedule`).
+    precision: the Keras dtype policy the networks were built under.
+    describe: the text of the config the run used, written to
+      model_dir/operative_config.gin after the first loop call (None: not written).
   """
   gan: keras.Model
-  dataset: Any
+  dataset: Any = None
+  global_batch_size: int = 64
+  schedule: Schedule = Schedule()
+  input_fn: Callable[..., Any] = pipeline.train_input
+  allow_fresh_start: bool = False
+  export_at_end: bool = True
+  evaluator: Any = None
+  eval_schedule: Any = None
+  precision: str = "float32"
+  describe: Callable[[], str] | None = None
 
 
-def configured(parameter: str) -> Any:
-  """The value gin binds to `parameter`, with `@name()` references called.
+def make(gan: keras.Model, dataset: Any, d_optimizer: keras.optimizers.Optimizer,
+         g_optimizer: keras.optimizers.Optimizer, **fields: Any) -> Experiment:
+  """Compiles `gan` with its optimizers and wraps it with the other fields.
 
-  Raises:
-    ValueError: if the config does not bind `parameter`.
+  Call it in the strategy scope that created `gan` (the optimizers' variables
+  are made there). `fields` are the other `Experiment` attributes.
   """
-  try:
-    value = gin.query_parameter(parameter)
-  except ValueError as e:
-    raise ValueError(f"The gin config does not bind {parameter}, which evaluation and sampling "
-                     "read to rebuild the experiment (parse the run's gin files or its "
-                     f"{OPERATIVE_CONFIG} first).") from e
-  if isinstance(value, gin.config.ConfigurableReference):
-    return value.scoped_configurable_fn() if value.evaluate else value.scoped_configurable_fn
-  return value
+  gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer)
+  fields.setdefault("precision", keras.mixed_precision.dtype_policy().name)
+  return Experiment(gan=gan, dataset=dataset, **fields)
 
 
-def build(with_dataset: bool = True) -> Experiment:
-  """Builds the configured GAN (and dataset); call it in the strategy scope.
+def built(exp: Experiment) -> Experiment:
+  """`exp` with its GAN (networks, heads, EMA twin, optimizer slots) built.
 
-  The optimizers are built too, so a training checkpoint (which holds their
-  slots) restores with every value matched.
+  A training checkpoint holds the optimizers' slots, so every value of one
+  restores into the built GAN exactly. Call it in the strategy scope; a built
+  GAN is left as it is.
   """
-  gan = configured("train_lib.train.gan")
-  gan.compile(d_optimizer=configured("train_lib.train.d_optimizer"),
-              g_optimizer=configured("train_lib.train.g_optimizer"))
-  gan.build_networks()
-  dataset = configured("train_lib.train.dataset") if with_dataset else None
-  return Experiment(gan=gan, dataset=dataset)
+  if not exp.gan.built:
+    exp.gan.build_networks()
+  return exp
 
 
 def operative_config_path(model_dir: str) -> str:

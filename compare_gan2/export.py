@@ -299,14 +299,16 @@ def find_checkpoint(model_dir: str, checkpoint: str | int | None = None) -> str:
   return str(checkpoint)
 
 
-def restore_gan(model_dir: str, checkpoint: str | int | None = None) -> tuple[keras.Model, int]:
-  """Builds the configured GAN and restores a checkpoint of model_dir into it.
+def restore_gan(exp: experiment.Experiment, model_dir: str,
+                checkpoint: str | int | None = None) -> tuple[keras.Model, int]:
+  """Builds the experiment's GAN and restores a checkpoint of model_dir into it.
 
-  Parse the run's gin config first (`experiment.operative_config_path`).
+  `exp` is the run's experiment (built from `experiment.operative_config_path`
+  at the edge: `configurables.build_experiment`).
 
   Returns:
     (the GAN, its G step).
   """
   path = find_checkpoint(model_dir, checkpoint)
-  gan = experiment.build(with_dataset=False).gan
+  gan = experiment.built(exp).gan
   return gan, experiment.restore(gan, path)

@@ -43,7 +43,6 @@ TensorFlow prints at start-up and its library logs (console.py).
 """
 
 import argparse
-import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -65,10 +64,8 @@ from compare_gan2 import distribute  # noqa: E402
 from compare_gan2 import experiment  # noqa: E402
 from compare_gan2 import preemption  # noqa: E402
 from compare_gan2 import preflight  # noqa: E402
-from compare_gan2 import run_config  # noqa: E402
 from compare_gan2 import train_lib  # noqa: E402
 from compare_gan2.evaluation import continuous  # noqa: E402
-from compare_gan2.evaluation import evaluator as evaluator_lib  # noqa: E402
 from compare_gan2.evaluation import results  # noqa: E402
 
 SCHEDULES = ("train", "continuous_eval", "eval_after_train", "train_and_eval")
@@ -101,58 +98,53 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   return parser.parse_args(list(argv))
 
 
-def _evaluation(args: argparse.Namespace):
-  """The gin-configured Evaluator and EvalSchedule, with the flags applied."""
-  evaluator = gin.get_configurable(evaluator_lib.Evaluator)()
-  if args.num_eval_averaging_runs is not None:
-    evaluator = dataclasses.replace(evaluator, num_averaging_runs=args.num_eval_averaging_runs)
-  schedule = gin.get_configurable(continuous.EvalSchedule)()
-  if args.eval_every_steps is not None:
-    schedule = dataclasses.replace(schedule, eval_every_steps=args.eval_every_steps)
-  if args.score_filename is not None:
-    schedule = dataclasses.replace(schedule, score_filename=args.score_filename)
-  return evaluator, schedule
+def _with_evaluation(exp: experiment.Experiment, args: argparse.Namespace
+                     ) -> experiment.Experiment:
+  """`exp` with the configured Evaluator and EvalSchedule, the flags applied."""
+  flags = {"num_averaging_runs": args.num_eval_averaging_runs,
+           "eval_every_steps": args.eval_every_steps, "score_filename": args.score_filename}
+  return configurables.evaluation(exp, **{k: v for k, v in flags.items() if v is not None})
 
 
-def _final_step() -> int:
-  try:
-    return experiment.configured("train_lib.train.schedule").total_steps
-  except ValueError:
-    return train_lib.Schedule().total_steps
+def _train_and_eval(exp: experiment.Experiment, args: argparse.Namespace, strategy) -> None:
+  """Trains, scoring the live GAN at each checkpoint the EvalSchedule selects."""
+  evaluator, schedule = exp.evaluator, exp.eval_schedule
+  store = results.ResultsStore(args.model_dir, schedule.score_filename)
+  # Read once, before training: the chief's new rows must not make the workers
+  # disagree about which checkpoints to score.
+  scored = store.evaluated_steps()
+  chief = distribute.is_chief(strategy)
+
+  def evaluate(gan, step: int, path: str) -> None:
+    # Every worker scores (the live GAN's synchronised variables are read by
+    # collectives, and the others would wait at the next step anyway); the
+    # chief writes the row.
+    if schedule.wanted(step) and step not in scored:
+      continuous.score_and_record(evaluator, gan, exp.dataset, store if chief else None,
+                                  step, path)
+
+  train_lib.train(exp, args.model_dir, strategy, on_checkpoint=evaluate)
 
 
 def _run_schedule(args: argparse.Namespace, strategy) -> dict[str, float]:
   """Runs args.schedule inside the strategy scope; returns the last values."""
-  train = gin.get_configurable(train_lib.train)
-  if args.schedule == "train":
-    return train(args.model_dir, strategy)
-  evaluator, schedule = _evaluation(args)
-  if args.schedule == "train_and_eval":
-    store = results.ResultsStore(args.model_dir, schedule.score_filename)
-    # Read once, before training: the chief's new rows must not make the workers
-    # disagree about which checkpoints to score.
-    scored = store.evaluated_steps()
-    chief = distribute.is_chief(strategy)
-    datasets = []  # built on first use: the dataset train_lib.train.dataset describes
-
-    def evaluate(gan, step: int, path: str) -> None:
-      # Every worker scores (the live GAN's synchronised variables are read by
-      # collectives, and the others would wait at the next step anyway); the
-      # chief writes the row.
-      if schedule.wanted(step) and step not in scored:
-        datasets[:] = datasets or [experiment.configured("train_lib.train.dataset")]
-        continuous.score_and_record(evaluator, gan, datasets[0], store if chief else None,
-                                    step, path)
-
-    train(args.model_dir, strategy, on_checkpoint=evaluate)
+  if args.schedule == "continuous_eval":
+    exp = _with_evaluation(configurables.build_experiment(), args)
   else:
-    if args.schedule == "eval_after_train":
-      train(args.model_dir, strategy)
-    exp = experiment.build()
-    continuous.evaluate_checkpoints(args.model_dir, exp, evaluator, schedule,
+    exp = configurables.training_experiment()
+    if args.schedule == "train":
+      return train_lib.train(exp, args.model_dir, strategy)
+    exp = _with_evaluation(exp, args)  # a bad evaluation config fails before training
+    if args.schedule == "train_and_eval":
+      _train_and_eval(exp, args, strategy)
+    else:
+      train_lib.train(exp, args.model_dir, strategy)
+  if args.schedule != "train_and_eval":  # the kept checkpoints, restored into exp.gan in turn
+    continuous.evaluate_checkpoints(args.model_dir, exp, exp.evaluator, exp.eval_schedule,
                                     wait=args.schedule == "continuous_eval",
-                                    final_step=_final_step())
-  rows = results.ResultsStore(args.model_dir, schedule.score_filename).rows
+                                    final_step=exp.schedule.total_steps)
+  evaluator = exp.evaluator
+  rows = results.ResultsStore(args.model_dir, exp.eval_schedule.score_filename).rows
   if rows and evaluator.extractor is not None:
     note = evaluator.feature_extractor.comparable_note
     print(f"Scores of step {rows[-1]['step']} ({rows[-1].get('extractor')}: {note}):")
@@ -169,9 +161,10 @@ def run(args: argparse.Namespace) -> dict[str, float]:
       a topology problem.
   """
   gin.clear_config()  # the runner owns gin: a second run in one process starts clean
-  configurables.parse_gin(args.gin_config, args.gin_bindings)
+  # compare_gan's own files are translated first (the migration pre-step).
+  configurables.parse_experiment_files(args.gin_config, args.gin_bindings)
   # Before anything is built: a resumed run whose experiment changed fails in seconds.
-  run_config.check_resume(args.model_dir, args.allow_config_change)
+  configurables.check_resume(args.model_dir, args.allow_config_change)
   if args.strategy == "multi_worker" and args.schedule in ("continuous_eval", "eval_after_train"):
     raise ValueError(f"--schedule={args.schedule} does not run under --strategy=multi_worker: "
                      "train with --schedule=train (or train_and_eval) on the workers and run "
@@ -185,8 +178,8 @@ def run(args: argparse.Namespace) -> dict[str, float]:
   # Before gin builds the networks: a restarted run re-creates the same initial
   # values, which the checkpoint then overwrites, and two runs are comparable.
   keras.utils.set_random_seed(args.seed)
-  # gin.register leaves train_lib.train untouched; its gin wrapper applies the
-  # bindings. Calling it in the scope creates the GAN and optimizers there.
+  # gin builds the experiment (GAN, optimizers) in the scope, so their
+  # variables are created there; train and evaluation then take it as a value.
   with strategy.scope():
     return _run_schedule(args, strategy)
 

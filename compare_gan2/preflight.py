@@ -25,8 +25,8 @@ from typing import Any
 import gin
 import tensorflow as tf
 
+from compare_gan2 import gin_text
 from compare_gan2 import registry
-from compare_gan2 import run_config
 
 # Counts that must be >= 1 wherever they are bound (0 or less fails late, if at all, with an
 # unrelated message: a negative z_dim as "Cannot convert '(-3, 1024)' to a shape").
@@ -65,7 +65,7 @@ def matches(value: Any, annotation: Any) -> bool | None:
   tuple[...] and Sequence/list of those. References and anything else: None.
   """
   unknown = annotation in (Any, inspect.Parameter.empty)
-  if unknown or isinstance(value, (run_config.Ref, run_config.Macro)):
+  if unknown or isinstance(value, (gin_text.Ref, gin_text.Macro)):
     return _CANNOT_TELL
   if annotation is type(None):
     return value is None
@@ -108,14 +108,14 @@ def _sources(config_files: Sequence[str], bindings: Sequence[str]) -> dict:
   texts += [(b, lambda _, b=b: f"gin binding {b!r}") for b in bindings]
   found = {}
   for text, where in texts:
-    for statement in run_config.statements(text):
+    for statement in gin_text.binding_statements(text):
       if statement.arg_name:
         found[statement.scope, statement.selector, statement.arg_name] = where(
             statement.location.line_num)
   return found
 
 
-def _problem(key: run_config.Key, value: Any, annotation: Any) -> str | None:
+def _problem(key: gin_text.Key, value: Any, annotation: Any) -> str | None:
   fits = matches(value, annotation)
   if fits is False:
     return f"expects {_type_name(annotation)}, got {type(value).__name__} {value!r}"
@@ -137,7 +137,7 @@ def check_bindings(config_files: Sequence[str] = (), bindings: Sequence[str] = (
   """
   annotations = _parameters()
   problems = []
-  for key, value in run_config.parse_bindings(gin.config_str()).items():
+  for key, value in gin_text.parse_bindings(gin.config_str()).items():
     annotation = annotations.get(key[1:])
     problem = None if annotation is None else _problem(key, value, annotation)
     if problem:
@@ -145,7 +145,7 @@ def check_bindings(config_files: Sequence[str] = (), bindings: Sequence[str] = (
   if not problems:
     return
   where = _sources(config_files, bindings)
-  lines = [f"{run_config.key_name(key)} {problem} (set in "
+  lines = [f"{gin_text.key_name(key)} {problem} (set in "
            f"{where.get(key, 'the gin config')})" for key, problem in problems]
   raise BindingValueError(f"{len(lines)} gin binding(s) with a wrong value: " + "; ".join(lines))
 

@@ -19,6 +19,11 @@ from typing import Any
 import gin
 
 
+# The default of a parameter a config must bind (gin's sentinel), for modules
+# that declare themselves here without importing gin.
+REQUIRED = gin.REQUIRED
+
+
 class GinConfigError(ValueError):
   """A gin file or binding that cannot be parsed; the message names the place."""
 

@@ -29,7 +29,7 @@ dataset, i.e. after training started, and rebuilding just to compare would
 cost a full construction (and an image folder's validation). So both sides
 are parsed into {(scope, selector, parameter): value}: the old operative
 config (every parameter of every configurable the old run called, defaults
-included) and the new run's bindings (`gin.config_str()`: explicit bindings
+included) and the new run's bindings (gin's `config_str()`: explicit bindings
 only). A parameter the new config does not bind takes its signature default,
 the value gin would use. Only configurables the old run called are compared
 (a bound but unused family, such as smoke/tiny.gin's widths, changes
@@ -46,18 +46,15 @@ and a model_dir whose first run stopped before writing operative_config.gin
 """
 
 import dataclasses
-import io
 import os
 import re
 import tokenize
-from collections.abc import Iterator
 from typing import Any
 
 from absl import logging
-import gin
-from gin import config_parser
 import tensorflow as tf
 
+from compare_gan2 import gin_text
 from compare_gan2 import registry
 
 OPERATIVE_CONFIG = "operative_config.gin"
@@ -65,111 +62,14 @@ HARMLESS = ("compare_gan2.train_lib.Schedule.", "compare_gan2.train_lib.train.sc
             "compare_gan2.train_lib.train.allow_fresh_start",
             "compare_gan2.evaluation.", "compare_gan2.metrics.")
 LOGGED = ("keras.optimizers.schedules.", "compare_gan2.schedules.")
-# (scope, canonical selector, parameter).
-Key = tuple[str, str, str]
+Key = gin_text.Key
+Ref = gin_text.Ref
+Macro = gin_text.Macro
 _UNKNOWN = object()  # a value the comparison cannot know: the key is skipped
 
 
 class ConfigChangeError(ValueError):
   """A resumed model_dir's saved config differs in what defines the experiment."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Ref:
-  """A configurable reference `@scope/selector` (or `...()` when evaluated)."""
-  scope: str
-  selector: str
-  evaluate: bool
-
-  def __str__(self) -> str:
-    scope = f"{self.scope}/" if self.scope else ""
-    return f"@{scope}{display_name(self.selector)}{'()' if self.evaluate else ''}"
-
-
-@dataclasses.dataclass(frozen=True)
-class Macro:
-  """A `%name` that is no macro of the text (a gin constant): compared by name."""
-  name: str
-
-  def __str__(self) -> str:
-    return f"%{self.name}"
-
-
-def canonical(selector: str) -> str:
-  """The registered selector gin resolves `selector` to (itself if none or ambiguous)."""
-  try:
-    target = gin.get_configurable(selector)
-  except (ValueError, KeyError):  # unknown; KeyError: ambiguous
-    return selector
-  for entry in registry.entries():
-    if gin.get_configurable(entry.selector) is target:
-      return entry.selector
-  return selector
-
-
-def display_name(selector: str) -> str:
-  """`selector` as the shipped gin files write it: `gans.ModularGAN`, `infogan.Generator`."""
-  for prefix in ("compare_gan2.architectures.", "compare_gan2."):
-    if selector.startswith(prefix):
-      return selector[len(prefix):]
-  return selector
-
-
-def key_name(key: Key) -> str:
-  """`scope/selector.parameter` of a key, as a gin file would write it."""
-  scope, selector, parameter = key
-  return f"{scope + '/' if scope else ''}{display_name(selector)}.{parameter}"
-
-
-class _Delegate(config_parser.ParserDelegate):
-  """Keeps references and macros as plain values instead of resolving them."""
-
-  def configurable_reference(self, scoped_configurable_name: str, evaluate: bool) -> Ref:
-    scope, _, name = scoped_configurable_name.rpartition("/")
-    return Ref(scope, canonical(name), evaluate)
-
-  def macro(self, macro_name: str) -> Macro:
-    return Macro(macro_name)
-
-
-def _resolve(value: Any, macros: dict[str, Any], depth: int = 0) -> Any:
-  if isinstance(value, Macro):
-    if value.name not in macros or depth > 20:  # a gin constant, or a cycle
-      return value
-    return _resolve(macros[value.name], macros, depth + 1)
-  if isinstance(value, (list, tuple)):
-    return tuple(_resolve(v, macros, depth) for v in value)
-  if isinstance(value, dict):
-    return {k: _resolve(v, macros, depth) for k, v in value.items()}
-  return value
-
-
-def statements(text: str, where: str = "") -> Iterator[config_parser.BindingStatement]:
-  """gin's parse of `text`, references and macros kept as values, selectors canonical.
-
-  Raises:
-    SyntaxError, tokenize.TokenError: if gin's parser rejects the text.
-  """
-  for statement in config_parser.ConfigParser(io.StringIO(text), _Delegate()):
-    if isinstance(statement, config_parser.BindingStatement):  # not imports, includes
-      selector = canonical(statement.selector) if statement.arg_name else statement.selector
-      yield statement._replace(selector=selector,
-                               location=statement.location._replace(filename=where))
-
-
-def parse_bindings(text: str) -> dict[Key, Any]:
-  """{(scope, canonical selector, parameter): value} of a gin config text, macros expanded.
-
-  Raises:
-    SyntaxError: if gin's parser rejects the text.
-  """
-  macros, raw = {}, {}
-  for statement in statements(text):
-    if not statement.arg_name:  # `NAME = value` defines a macro
-      macros["/".join(filter(None, (statement.scope, statement.selector)))] = statement.value
-    else:
-      raw[statement.scope, statement.selector, statement.arg_name] = statement.value
-  return {key: _resolve(value, macros) for key, value in raw.items()}
 
 
 def _comparable(value: Any) -> Any:
@@ -190,7 +90,7 @@ def default(selector: str, parameter: str) -> Any:
   for entry in registry.entries():
     if entry.selector == selector:
       for p in entry.parameters():
-        if p.name == parameter and p.default is not p.empty and p.default is not gin.REQUIRED:
+        if p.name == parameter and p.default is not p.empty and p.default is not registry.REQUIRED:
           return _comparable(p.default)
   return _UNKNOWN
 
@@ -216,7 +116,7 @@ class Change:
   @property
   def name(self) -> str:
     """`scope/selector.parameter` as a gin file would write it."""
-    return key_name(self.key)
+    return gin_text.key_name(self.key)
 
   @property
   def kind(self) -> str:
@@ -250,12 +150,12 @@ def config_changes(old_text: str, new_text: str) -> list[Change]:
 
   Args:
     old_text: the saved operative config (every parameter of every call).
-    new_text: the new config's bindings (`gin.config_str()`).
+    new_text: the new config's bindings (gin's `config_str()`).
 
   Raises:
     SyntaxError: if either text does not parse.
   """
-  old, new = parse_bindings(old_text), parse_bindings(new_text)
+  old, new = gin_text.parse_bindings(old_text), gin_text.parse_bindings(new_text)
   used = {(scope, selector) for scope, selector, _ in old}
   keys = set(old)
   for scope, selector, parameter in new:
@@ -283,8 +183,8 @@ def _archive(path: str, model_dir: str) -> str:
   return archived
 
 
-def check_resume(model_dir: str, allow_change: bool = False) -> list[Change]:
-  """Compares the current gin config with model_dir's saved operative config.
+def check_resume(model_dir: str, new_text: str, allow_change: bool = False) -> list[Change]:
+  """Compares the new config with model_dir's saved operative config.
 
   Call it after parsing gin and before building anything. A model_dir without
   a saved config (a new run) passes. Allowed changes that are not harmless
@@ -293,6 +193,7 @@ def check_resume(model_dir: str, allow_change: bool = False) -> list[Change]:
 
   Args:
     model_dir: the run's directory.
+    new_text: the new config's bindings (gin's `config_str()`, passed by the runner).
     allow_change: resume despite blocking changes (logged as a warning).
 
   Returns:
@@ -309,7 +210,7 @@ def check_resume(model_dir: str, allow_change: bool = False) -> list[Change]:
   with tf.io.gfile.GFile(path) as f:
     old_text = f.read()
   try:
-    changes = config_changes(old_text, gin.config_str())
+    changes = config_changes(old_text, new_text)
   except (SyntaxError, ValueError, tokenize.TokenError) as e:
     if not allow_change:
       raise ConfigChangeError(

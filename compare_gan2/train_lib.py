@@ -17,31 +17,30 @@ save) the logged losses and every weight and optimizer slot are checked for
 NaN and Inf: a diverged run stops with `DivergenceError` before it can
 overwrite the last good checkpoint (compare_gan had no such check).
 
-Gin (bind on `train_lib.train`): gan, dataset, d_optimizer, g_optimizer,
-global_batch_size, allow_fresh_start, schedule (`train_lib.Schedule`: total_steps,
-steps_per_loop, checkpoint_every, keep_checkpoints, sample_every); the data
-order on `data.train_input.seed`.
+`train` takes an `experiment.Experiment` (GAN, dataset, batch, schedule, input
+function). The runner builds it from gin at the edge, where the bindings of
+`train_lib.train` (gan, dataset, d_optimizer, g_optimizer, global_batch_size,
+allow_fresh_start, export_at_end, schedule: `train_lib.Schedule`) and of
+`data.train_input` (the data order's seed) become its fields
+(configurables.training_experiment).
 """
 
 import contextlib
-import dataclasses
 import os
 from collections.abc import Callable
 from typing import Any
 
 from absl import logging
-import gin
 import keras
 import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import checkpoints
 from compare_gan2 import distribute
+from compare_gan2 import experiment
 from compare_gan2 import export
 from compare_gan2 import preemption
-from compare_gan2 import registry
 from compare_gan2 import summaries
-from compare_gan2.data import pipeline
 
 
 # (the GAN being trained, G step, checkpoint path) after each save.
@@ -52,15 +51,8 @@ class DivergenceError(ValueError):
   """A loss or a variable became NaN or Inf; the bad state was not saved."""
 
 
-@registry.register(module="compare_gan2.train_lib")
-@dataclasses.dataclass(frozen=True)
-class Schedule:
-  """How long to train and how often to save and log (steps = G updates)."""
-  total_steps: int = 1000
-  steps_per_loop: int = 50
-  checkpoint_every: int = 500
-  keep_checkpoints: int = 3
-  sample_every: int = 500
+# Registered as `train_lib.Schedule` (configurables.py), where gin files have always bound it.
+Schedule = experiment.Schedule
 
 
 def run_steps_fn(gan: keras.Model, strategy: tf.distribute.Strategy,
@@ -153,11 +145,13 @@ def write_samples(gan: keras.Model, model_dir: str, step: int, seed: int = 0,
   return path
 
 
-def write_operative_config(model_dir: str) -> str:
-  """Writes the gin settings the run actually used to model_dir/operative_config.gin."""
-  path = os.path.join(model_dir, "operative_config.gin")
+def write_operative_config(model_dir: str, exp: experiment.Experiment) -> str | None:
+  """Writes the config the run actually used (`exp.describe()`) to model_dir/operative_config.gin."""
+  if exp.describe is None:
+    return None
+  path = os.path.join(model_dir, experiment.OPERATIVE_CONFIG)
   with tf.io.gfile.GFile(path, "w") as f:
-    f.write(gin.operative_config_str())
+    f.write(exp.describe())
   return path
 
 
@@ -200,26 +194,25 @@ def _check_finite(values: dict[str, float], names: list[str], flags: np.ndarray,
       "learning rate or another loss or penalty bound in gin.")
 
 
-def _restore_or_start(gan: keras.Model, optimizers: tuple, model_dir: str, schedule: Schedule,
-                      allow_fresh_start: bool, strategy: tf.distribute.Strategy,
-                      global_batch_size: int) -> tuple[tf.train.CheckpointManager, int]:
+def _restore_or_start(exp: experiment.Experiment, model_dir: str,
+                      strategy: tf.distribute.Strategy) -> tuple[tf.train.CheckpointManager, int]:
   """Checks the batch, builds the GAN and restores it or saves its initial state.
 
   Returns:
     The checkpoint manager and the G step to start from.
   """
-  distribute.per_replica_batch_size(strategy, global_batch_size, gan.disc_iters + 1)
-  gan.compile(d_optimizer=optimizers[0], g_optimizer=optimizers[1])
-  gan.build_networks()
-  manager, step = checkpoints.restore_newest(gan, model_dir, schedule.keep_checkpoints,
-                                             allow_fresh_start, strategy)
+  gan = exp.gan
+  distribute.per_replica_batch_size(strategy, exp.global_batch_size, gan.disc_iters + 1)
+  experiment.built(exp)
+  manager, step = checkpoints.restore_newest(gan, model_dir, exp.schedule.keep_checkpoints,
+                                             exp.allow_fresh_start, strategy)
   chief = distribute.is_chief(strategy)
   if step == 0:
     checkpoints.save(manager, 0, model_dir)  # compare_gan saves the initial state too
     # A first record now, so a run stopped before its first step is still
     # described; rewritten after the first call with everything that ran.
     if chief:
-      write_operative_config(model_dir)
+      write_operative_config(model_dir, exp)
   if chief:
     checkpoints.mark_training_done(model_dir, done=False)
   return manager, step
@@ -249,17 +242,16 @@ def _stop_if_preempted(watcher: preemption.SigtermWatcher, strategy: tf.distribu
   raise preemption.Preempted(step, path)
 
 
-def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
-          manager: tf.train.CheckpointManager, schedule: Schedule, model_dir: str,
-          step: int, on_checkpoint: CheckpointCallback | None) -> dict[str, float]:
+def _loop(exp: experiment.Experiment, strategy: tf.distribute.Strategy, iterator,
+          manager: tf.train.CheckpointManager, model_dir: str, step: int,
+          on_checkpoint: CheckpointCallback | None) -> dict[str, float]:
   """Runs to total_steps in calls of up to steps_per_loop steps; saves and logs.
 
   Every worker runs all of it, in the same order (anything reading
   synchronised state is a collective); files are written by the chief only.
-
-  Raises:
-    preemption.Preempted: after saving, when a worker got SIGTERM.
+  Raises preemption.Preempted after saving, when a worker got SIGTERM.
   """
+  gan, schedule = exp.gan, exp.schedule
   run_steps = run_steps_fn(gan, strategy)
   watched = _watched_variables(gan)
   finite = _finite_fn(watched)
@@ -277,7 +269,7 @@ def _loop(gan: keras.Model, strategy: tf.distribute.Strategy, iterator,
       count = _steps_until_boundary(step, schedule)
       run_steps(iterator, tf.constant(count))
       if not values and chief:  # gin lists only what ran: write the record after a first call
-        write_operative_config(model_dir)
+        write_operative_config(model_dir, exp)
       step += count
       line, rate = progress.line(step)
       values = _write_scalars(gan, step, rate)
@@ -326,31 +318,20 @@ def _finish(gan: keras.Model, model_dir: str, step: int, strategy: tf.distribute
   distribute.any_worker(strategy, False)  # a last collective: no worker leaves early
 
 
-@registry.register(module="compare_gan2.train_lib",
-                   denylist=("model_dir", "strategy", "on_checkpoint"))
-def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gin.REQUIRED,
-          dataset=gin.REQUIRED, d_optimizer=gin.REQUIRED, g_optimizer=gin.REQUIRED,
-          global_batch_size: int = 64, schedule: Schedule = Schedule(),
-          on_checkpoint: CheckpointCallback | None = None,
-          allow_fresh_start: bool = False, export_at_end: bool = True) -> dict[str, float]:
-  """Trains `gan` on `dataset` until `schedule.total_steps`, resuming if possible.
+def train(exp: experiment.Experiment, model_dir: str,
+          strategy: tf.distribute.Strategy | None = None,
+          on_checkpoint: CheckpointCallback | None = None) -> dict[str, float]:
+  """Trains `exp.gan` on `exp.dataset` until `exp.schedule.total_steps`, resuming if possible.
 
-  Call it inside `strategy.scope()` so gin builds the GAN and optimizers there.
-  Returns the last logged values.
+  Call it inside the `strategy.scope()` that built the experiment's GAN and
+  optimizers. Returns the last logged values.
 
   Args:
+    exp: the experiment (`experiment.make`, or from gin:
+      `configurables.training_experiment`).
     model_dir: where checkpoints, summaries and samples go.
     strategy: the distribution strategy (default: the current one).
-    gan: a ModularGAN (or variant), not yet compiled.
-    dataset: a compare_gan2.data dataset.
-    d_optimizer: the discriminator's optimizer.
-    g_optimizer: the generator's optimizer.
-    global_batch_size: real examples per step over all replicas (split into
-      disc_iters + 1 sub-batches).
-    schedule: steps and save/log frequencies.
     on_checkpoint: on_checkpoint(gan, step, path) after each save (train_and_eval).
-    allow_fresh_start: start over if no checkpoint is readable (they move to unreadable/).
-    export_at_end: export the final generator (`export_final`).
 
   Raises:
     DivergenceError: a loss or variable became NaN or Inf (not saved).
@@ -359,10 +340,8 @@ def train(model_dir: str, strategy: tf.distribute.Strategy | None = None, gan=gi
     preemption.Preempted: a worker got SIGTERM; the state was saved first.
   """
   strategy = strategy or tf.distribute.get_strategy()
-  manager, step = _restore_or_start(gan, (d_optimizer, g_optimizer), model_dir, schedule,
-                                    allow_fresh_start, strategy, global_batch_size)
-  iterator = iter(gin.get_configurable(pipeline.train_input)(dataset, strategy, global_batch_size,
-                                                             start_step=step))
-  values = _loop(gan, strategy, iterator, manager, schedule, model_dir, step, on_checkpoint)
-  _finish(gan, model_dir, schedule.total_steps, strategy, export_at_end)
+  manager, step = _restore_or_start(exp, model_dir, strategy)
+  iterator = iter(exp.input_fn(exp.dataset, strategy, exp.global_batch_size, start_step=step))
+  values = _loop(exp, strategy, iterator, manager, model_dir, step, on_checkpoint)
+  _finish(exp.gan, model_dir, exp.schedule.total_steps, strategy, exp.export_at_end)
   return values

@@ -10,7 +10,7 @@ tf.function tracing, and there are ~55 configs):
   runner is the same for every architecture; tests/main_test.py and the
   architecture tests cover the rest);
 - every other config parses and one batch of its own dataset is read; its
-  experiment builds (`experiment.build()`) and one eager `gan.train_step` on
+  experiment builds (`configurables.build_experiment()`) and one eager `gan.train_step` on
   the batch must give finite values, unless a config with the same train step
   (all bindings equal but the data's, the schedule's and evaluation's) already
   took one: the per-label-fraction files of a method differ from each other
@@ -32,7 +32,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from compare_gan2 import configurables
-from compare_gan2 import experiment
+from compare_gan2 import gin_text
 from compare_gan2 import main
 from compare_gan2 import pretraining
 from compare_gan2 import run_config
@@ -134,8 +134,8 @@ def _gan_and_family() -> tuple[str, str]:
 
 def _step_signature() -> tuple:
   """The parsed config's bindings that define its train step, as sorted (name, value) pairs."""
-  bindings = run_config.parse_bindings(gin.config_str())
-  return tuple(sorted((run_config.key_name(key), repr(value)) for key, value in bindings.items()
+  bindings = gin_text.parse_bindings(gin.config_str())
+  return tuple(sorted((gin_text.key_name(key), repr(value)) for key, value in bindings.items()
                       if not f"{key[1]}.{key[2]}".startswith(NOT_THE_STEP)))
 
 
@@ -194,11 +194,11 @@ def test_config_builds_and_takes_one_step(config, macro_bindings):
   signature = _step_signature()
   with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES):
     if signature in STEPPED:
-      dataset, exp = experiment.configured("train_lib.train.dataset"), None
+      dataset, exp = configurables.bound("train_lib.train.dataset"), None
     else:
-      exp = experiment.build()
+      exp = configurables.build_experiment()
       dataset = exp.dataset
-    batch_size = experiment.configured("train_lib.train.global_batch_size")
+    batch_size = configurables.bound("train_lib.train.global_batch_size")
     batch = next(iter(pipeline.train_dataset(dataset, batch_size)))
   assert batch["images"].shape[0] == batch_size
   if exp is None:

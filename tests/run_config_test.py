@@ -11,7 +11,7 @@ comparison reports.
 import gin
 import pytest
 
-from compare_gan2 import configurables  # noqa: F401  (registers the selectors)
+from compare_gan2 import configurables
 from compare_gan2 import run_config
 
 OLD = """
@@ -122,8 +122,8 @@ def _parse(*extra):
 def test_check_resume_passes_a_new_model_dir_and_an_unchanged_one(tmp_path):
   """No saved config: nothing to compare; the same experiment: no changes."""
   _parse()
-  assert run_config.check_resume(str(tmp_path / "new")) == []
-  assert run_config.check_resume(_model_dir(tmp_path)) == []
+  assert configurables.check_resume(str(tmp_path / "new")) == []
+  assert configurables.check_resume(_model_dir(tmp_path)) == []
 
 
 def test_check_resume_error_names_binding_values_file_and_the_way_out(tmp_path):
@@ -132,7 +132,7 @@ def test_check_resume_error_names_binding_values_file_and_the_way_out(tmp_path):
          "train_lib.Schedule.total_steps = 10")
   model_dir = _model_dir(tmp_path)
   with pytest.raises(run_config.ConfigChangeError) as error:
-    run_config.check_resume(model_dir)
+    configurables.check_resume(model_dir)
   message = str(error.value)
   for part in ("2 binding(s)", "gans.ModularGAN.disc_iters: 1 -> 2",
                "infogan.Generator.z_dim: 64 -> 8", str(tmp_path / "operative_config.gin"),
@@ -145,11 +145,11 @@ def test_allowed_changes_keep_the_replaced_record(tmp_path):
   """--allow_config_change (or a learning rate) archives the old config; harmless ones do not."""
   model_dir = _model_dir(tmp_path)
   _parse("train_lib.Schedule.total_steps = 10")
-  assert len(run_config.check_resume(model_dir)) == 1
+  assert len(configurables.check_resume(model_dir)) == 1
   assert sorted(p.name for p in tmp_path.iterdir()) == ["operative_config.gin"]
   gin.clear_config()
   _parse("data.train_input.seed = 3")
-  changes = run_config.check_resume(model_dir, allow_change=True)
+  changes = configurables.check_resume(model_dir, allow_change=True)
   assert [c.kind for c in changes] == ["blocking"]
   archived = tmp_path / "operative_config.before_step_0.gin"  # no checkpoint yet: step 0
   assert archived.read_text() == OLD
@@ -160,5 +160,5 @@ def test_an_unreadable_saved_config_is_named(tmp_path):
   model_dir = _model_dir(tmp_path, OLD + "\nModularGAN.disc_iters = (\n")
   _parse()
   with pytest.raises(run_config.ConfigChangeError, match="cannot be parsed"):
-    run_config.check_resume(model_dir)
-  assert run_config.check_resume(model_dir, allow_change=True) == []
+    configurables.check_resume(model_dir)
+  assert configurables.check_resume(model_dir, allow_change=True) == []

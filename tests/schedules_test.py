@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from compare_gan2 import experiment
 from compare_gan2 import losses
 from compare_gan2 import schedules
 from compare_gan2 import testing
@@ -163,10 +164,10 @@ def _train(model_dir, total_steps):
   schedule = train_lib.Schedule(total_steps=total_steps, steps_per_loop=2, checkpoint_every=3,
                                 keep_checkpoints=5, sample_every=3)
   decay = lambda: schedules.LinearWarmup(schedules.LinearDecay(1e-3, 1, 8), warmup_steps=2)
-  train_lib.train(str(model_dir), gan=gan, dataset=bundled.bundled_mnist(),
-                  d_optimizer=keras.optimizers.Adam(decay()),
-                  g_optimizer=keras.optimizers.Adam(decay()), global_batch_size=12,
-                  schedule=schedule, export_at_end=False)
+  exp = experiment.make(gan, bundled.bundled_mnist(), keras.optimizers.Adam(decay()),
+                        keras.optimizers.Adam(decay()), global_batch_size=12,
+                        schedule=schedule, export_at_end=False)
+  train_lib.train(exp, str(model_dir))
   return gan
 
 

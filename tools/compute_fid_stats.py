@@ -59,18 +59,17 @@ def compute(dataset_ref: str | None, extractor_ref: str | None, num_samples: int
     RuntimeError: the extractor's network cannot be loaded.
   """
   from compare_gan2 import configurables  # pylint: disable=g-import-not-at-top
-  from compare_gan2 import experiment  # pylint: disable=g-import-not-at-top
   from compare_gan2.evaluation import inception  # pylint: disable=g-import-not-at-top
   from compare_gan2.evaluation import real_stats  # pylint: disable=g-import-not-at-top
   extra = [f"compute_fid_stats.inputs.{name} = {ref}"
            for name, ref in (("dataset", dataset_ref), ("extractor", extractor_ref)) if ref]
   gin.clear_config()  # the tool owns gin: a second call in one process starts clean
-  configurables.parse_gin(gin_files, [*bindings, *extra])
+  configurables.parse_experiment_files(gin_files, [*bindings, *extra])
   dataset, config = gin.get_configurable("compute_fid_stats.inputs")()
-  dataset = dataset or experiment.configured("train_lib.train.dataset")
+  dataset = dataset or configurables.bound("train_lib.train.dataset")
   if config is None:
     try:
-      config = experiment.configured("evaluation.Evaluator.extractor")
+      config = configurables.bound("evaluation.Evaluator.extractor")
     except ValueError:
       config = inception.InceptionConfig()
   extractor = config.load()

@@ -86,8 +86,8 @@ def convert(model_dir: str, gin_configs: Sequence[str], bindings: Sequence[str] 
   _check_sources(tf1_checkpoint, hub_module, include_optimizer)
   migration.check_model_dir(model_dir, overwrite)  # before the minutes a large GAN takes to build
   gin.clear_config()  # the tool owns gin: each call starts from the given config
-  configurables.parse_gin(gin_configs, bindings, finalize=False)
-  gan = experiment.build(with_dataset=False).gan
+  configurables.parse_experiment_files(gin_configs, bindings, finalize=False)
+  gan = configurables.build_experiment(with_dataset=False).gan
   if tf1_checkpoint:
     report = migration.convert_checkpoint(tf1_checkpoint, gan, include_optimizer=include_optimizer,
                                           allow_partial=allow_partial)

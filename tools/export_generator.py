@@ -64,8 +64,9 @@ def export_run(model_dir: str, export_dir: str | None = None, checkpoint: str | 
   if export_dir:  # fail before the minutes a large GAN takes to build
     export.check_export_dir(export_dir, overwrite)
   gin.clear_config()  # the tool owns gin: each call starts from the run's own config
-  configurables.parse_gin([experiment.operative_config_path(model_dir)], bindings)
-  gan, step = export.restore_gan(model_dir, checkpoint)
+  configurables.parse_experiment_files([experiment.operative_config_path(model_dir)], bindings)
+  exp = configurables.build_experiment(with_dataset=False)
+  gan, step = export.restore_gan(exp, model_dir, checkpoint)
   export_dir = export_dir or os.path.join(model_dir, "export", str(step))
   export.export_generator(gan, export_dir, use_ema=use_ema, overwrite=overwrite)
   return step, export_dir

@@ -92,7 +92,7 @@ def _output_shapes(network, inputs_shape: tuple, batch_size: int, conditional: b
 
 def _experiment_gan(missing: str):
   """The GAN the experiment binds, whose networks replace the missing flags."""
-  from compare_gan2 import experiment  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import configurables  # pylint: disable=g-import-not-at-top
   try:
     gin.query_parameter(_GAN)
   except ValueError as e:
@@ -101,7 +101,7 @@ def _experiment_gan(missing: str):
         "whose networks are shown by default): pass --generator and --discriminator (gin "
         "references such as '@resnet_cifar.Generator()'), or the --gin_config of an "
         "experiment.") from e
-  return experiment.configured(_GAN)
+  return configurables.bound(_GAN)
 
 
 def _networks_to_show(generator_ref: str | None, discriminator_ref: str | None) -> list:
@@ -143,7 +143,7 @@ def summarize(generator_ref: str | None = None, discriminator_ref: str | None = 
           for name, ref in (("generator", generator_ref), ("discriminator", discriminator_ref))
           if ref]
   gin.clear_config()  # the tool owns gin: a second call in one process starts clean
-  configurables.parse_gin(gin_files, [*bindings, *refs])
+  configurables.parse_experiment_files(gin_files, [*bindings, *refs])
   lines = []
   for label, network, conditional, heads in _networks_to_show(generator_ref, discriminator_ref):
     inputs_shape = (network.z_dim,) if label == "generator" else network.image_shape

@@ -80,9 +80,13 @@ def pretrain(output_dir: str, gin_files: Sequence[str] = (), bindings: Sequence[
   import gin  # pylint: disable=g-import-not-at-top
   from compare_gan2 import configurables  # pylint: disable=g-import-not-at-top
   from compare_gan2 import pretraining  # pylint: disable=g-import-not-at-top
-  configurables.parse_gin(gin_files, bindings)
+  configurables.parse_experiment_files(gin_files, bindings)
   os.makedirs(output_dir, exist_ok=True)
-  record = pretraining.run(output_dir, task, steps)
+  # The steps as the config binds them: the library reads no gin.
+  record = pretraining.run(output_dir, task, steps,
+                           train_fn=gin.get_configurable(pretraining.train_labeller),
+                           export_fn=gin.get_configurable(pretraining.export_soft_labels),
+                           cluster_fn=gin.get_configurable(pretraining.cluster))
   with open(os.path.join(output_dir, "operative_config.gin"), "w") as f:
     f.write(gin.operative_config_str())
   return record

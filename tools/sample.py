@@ -86,8 +86,9 @@ def open_generator(model_dir: str | None = None, export_dir: str | None = None,
       raise ValueError("--checkpoint and --gin_bindings apply to --model_dir, not --export_dir.")
     return export.load_generator(export_dir)
   gin.clear_config()  # the tool owns gin: each call starts from the run's own config
-  configurables.parse_gin([experiment.operative_config_path(model_dir)], bindings)
-  gan, _ = export.restore_gan(model_dir, checkpoint)
+  configurables.parse_experiment_files([experiment.operative_config_path(model_dir)], bindings)
+  exp = configurables.build_experiment(with_dataset=False)
+  gan, _ = export.restore_gan(exp, model_dir, checkpoint)
   return export.live_generator(gan, use_ema)
 
 

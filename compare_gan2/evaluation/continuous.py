@@ -94,7 +94,7 @@ def evaluate_checkpoints(model_dir: str, exp: experiment.Experiment,
 
   Args:
     model_dir: the training directory.
-    exp: the experiment built from the run's gin config (`experiment.build()`).
+    exp: the run's experiment, built (`configurables.build_experiment()` at the edge).
     evaluator: what to compute.
     schedule: which checkpoints, how long to wait.
     wait: poll for new checkpoints (continuous_eval) instead of stopping when

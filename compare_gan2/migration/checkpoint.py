@@ -274,7 +274,7 @@ def convert_checkpoint(tf1_checkpoint_path: str, gan: keras.Model, *,
 
   Args:
     tf1_checkpoint_path: a `model.ckpt-<step>` prefix, or a model_dir (newest).
-    gan: the matching ModularGAN, compiled and built (`experiment.build()`).
+    gan: the matching ModularGAN, compiled and built (`configurables.build_experiment()`).
     include_optimizer: also convert the Adam slots (see the module docstring).
     allow_partial: convert what is there even if variables are missing.
 

@@ -3,10 +3,11 @@
 compare_gan (google/compare_gan, gin 0.1.4) configured a run with `options.*`,
 `dataset.name`, `loss.fn`, `G.*` / `D.*`, `ModularGAN.g_lr`,
 `tf.train.AdamOptimizer.beta1`, ... (docs/design.md §12). compare_gan2's
-runner calls `split_legacy` from `configurables.parse_gin`: a file or
---gin_bindings string with any binding that only compare_gan accepts is
-compare_gan's; all such sources are merged in compare_gan's order (files, then
-bindings) and translated into one compare_gan2 config, which is parsed first;
+runner and tools call `split_legacy` as a pre-step, before `parse_gin`
+(`configurables.parse_experiment_files`): a file or --gin_bindings string with
+any binding that only compare_gan accepts is compare_gan's; all such sources
+are merged in compare_gan's order (files, then bindings) and translated into
+one compare_gan2 config, which is parsed first;
 the compare_gan2 files and bindings given with them are parsed after it and
 override it. Each legacy binding is logged as `file:line old -> new`.
 

@@ -6,41 +6,26 @@ a later binding overwrites an earlier one; any dotted suffix of a complete
 selector that is unique names a configurable (§12.2); `@S/name` enters
 scope S for that call, and a binding scoped `S/` applies only inside it
 (§12.4); macros (`X = 1`, `%X`), `%tf.float32` constants and `include` work
-(§12.7). gin's own parser does the tokenizing; this module resolves names
-against compare_gan's configurables (legacy_names.py) instead of gin's
-registry, which holds compare_gan2's.
+(§12.7). compare_gan2's one gin-text reader (gin_text.py, which the config-drift
+check uses too) does the reading; this module resolves names against
+compare_gan's configurables (legacy_names.py) instead of gin's registry, which
+holds compare_gan2's.
 """
 
 import dataclasses
 import os
 import tokenize
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from gin import config_parser
-
+from compare_gan2 import gin_text
 from compare_gan2 import registry
 from compare_gan2.migration import legacy_names as names
 
 
-@dataclasses.dataclass(frozen=True)
-class Where:
-  """A statement's place: file (or "gin binding") and line, and its text."""
-  source: str
-  line: int
-  text: str
-
-  def __str__(self) -> str:
-    return f"{self.source}:{self.line}: `{self.text}`"
-
-
-@dataclasses.dataclass(frozen=True)
-class Ref:
-  """`@scope/name` (or `@scope/name()` when evaluate) with the name resolved."""
-  selector: str
-  scope: str
-  evaluate: bool
-  text: str
+Where = gin_text.Where
+# `@scope/name` (or `@scope/name()`), its selector resolved to compare_gan's complete one.
+Ref = gin_text.Ref
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,29 +36,6 @@ class Binding:
   param: str
   value: Any
   where: Where
-
-
-@dataclasses.dataclass(frozen=True)
-class _RawRef:
-  name: str
-  evaluate: bool
-
-
-@dataclasses.dataclass(frozen=True)
-class _Macro:
-  name: str
-
-
-class _Delegate(config_parser.ParserDelegate):
-  """Keeps references and macros as names; they are resolved after parsing."""
-
-  def configurable_reference(self, scoped_configurable_name: str, evaluate: bool) -> _RawRef:
-    """`@name` / `@name()`, unresolved."""
-    return _RawRef(scoped_configurable_name, evaluate)
-
-  def macro(self, macro_name: str) -> _Macro:
-    """`%name`, unresolved."""
-    return _Macro(macro_name)
 
 
 def _suffix_matches(selector: str, complete: Sequence[str]) -> set[str]:
@@ -108,23 +70,6 @@ def is_legacy_only(selector: str, param: str) -> bool:
   return params is None or param in params
 
 
-def statements(text: str, source: str) -> Iterator[Any]:
-  """gin statements of `text` with Where attached as `.where` for bindings.
-
-  Raises:
-    SyntaxError: from gin's parser, with the file and line.
-  """
-  parser = config_parser.ConfigParser(text, _Delegate())
-  lines = text.splitlines()
-  for statement in parser:
-    if isinstance(statement, config_parser.BindingStatement):
-      line = statement.location.line_num
-      snippet = lines[line - 1].split("#")[0].strip() if 0 < line <= len(lines) else ""
-      yield statement, Where(source, line, snippet)
-    else:
-      yield statement, None
-
-
 class LegacyConfig:
   """Merged legacy bindings with gin's scope rule, recording what was read."""
 
@@ -138,7 +83,7 @@ class LegacyConfig:
   def add_text(self, text: str, source: str, base_dir: str = ".") -> None:
     """Parses one file's text (or a --gin_bindings string) and merges it."""
     try:
-      for statement, where in statements(text, source):
+      for statement, where in gin_text.statements(text, source):
         self._add_statement(statement, where, source, base_dir)
     except SyntaxError as e:
       line = e.lineno if e.lineno is not None else "?"
@@ -146,12 +91,12 @@ class LegacyConfig:
 
   def _add_statement(self, statement: Any, where: Where | None, source: str,
                      base_dir: str) -> None:
-    if isinstance(statement, config_parser.IncludeStatement):
+    if isinstance(statement, gin_text.IncludeStatement):
       self._include(statement, source, base_dir)
-    elif isinstance(statement, config_parser.ImportStatement):
+    elif isinstance(statement, gin_text.ImportStatement):
       self.notes.append(f"{source}:{statement.location.line_num}: `{statement.format()}` "
                         "dropped: compare_gan2 registers its own names")
-    elif isinstance(statement, config_parser.BindingStatement):
+    elif isinstance(statement, gin_text.BindingStatement):
       self._add_binding(statement, where)
 
   def _include(self, statement: Any, source: str, base_dir: str) -> None:
@@ -185,13 +130,12 @@ class LegacyConfig:
     self.bindings[key] = Binding(statement.scope, complete, statement.arg_name, value, where)
 
   def _resolve_refs(self, value: Any, where: Where) -> Any:
-    if isinstance(value, _RawRef):
-      scope, _, name = value.name.rpartition("/")
-      complete, why = resolve_legacy(name)
+    if isinstance(value, Ref):
+      complete, why = resolve_legacy(value.selector)
       if complete is None:
-        self.errors.append(f"{where}: @{value.name}: {why}")
+        self.errors.append(f"{where}: {value.text.removesuffix('()')}: {why}")
         return None
-      return Ref(complete, scope, value.evaluate, "@" + value.name + "()" * value.evaluate)
+      return dataclasses.replace(value, selector=complete)
     if isinstance(value, (list, tuple)):
       return type(value)(self._resolve_refs(v, where) for v in value)
     if isinstance(value, dict):
@@ -200,7 +144,7 @@ class LegacyConfig:
 
   def macro_value(self, value: Any, where: Where, depth: int = 0) -> Any:
     """Replaces `%NAME` by its value (recursively); gin constants become Const."""
-    if isinstance(value, _Macro):
+    if isinstance(value, gin_text.Macro):
       if value.name in self.macros and depth < 20:
         inner, inner_where = self.macros[value.name]
         return self.macro_value(self._resolve_refs(inner, inner_where), inner_where, depth + 1)
@@ -260,8 +204,8 @@ def is_legacy_text(text: str) -> bool:
   """
   legacy = new = 0
   try:
-    for statement, _ in statements(text, "<detect>"):
-      if isinstance(statement, config_parser.BindingStatement) and statement.arg_name:
+    for statement, _ in gin_text.statements(text, "<detect>"):
+      if isinstance(statement, gin_text.BindingStatement) and statement.arg_name:
         legacy += is_legacy_only(statement.selector, statement.arg_name)
         new += is_new_style(statement.selector, statement.arg_name)
   except (SyntaxError, ValueError, tokenize.TokenError):  # unterminated brackets raise the latter

@@ -162,7 +162,7 @@ class Translator:
     if isinstance(value, names.RawDefault):
       selector = next(s for s in allowed
                       if s == value.selector or s.endswith("." + value.selector))
-      return parse.Ref(selector, "", False, RAW)
+      return parse.Ref("", selector, False, RAW)
     if isinstance(value, parse.Ref) and not value.evaluate and value.selector in allowed:
       return value
     if isinstance(value, parse.Ref) and names.CONFIGURABLES[value.selector].error:

@@ -27,8 +27,7 @@ compare_gan2.pretraining):
 
 import json
 import os
-
-import gin
+from collections.abc import Callable
 
 from compare_gan2.data import pipeline
 from compare_gan2.pretraining import labelling
@@ -51,20 +50,22 @@ CLUSTERS_FILE = "clusters.npy"
 REPORT_FILE = "report.json"
 
 
-def run(output_dir: str, task: str = "both", steps: int | None = None,
-        eval_batch_size: int = 256) -> dict:
-  """Trains (or resumes) the labeller from gin, evaluates it, writes the label files.
+def run(output_dir: str, task: str = "both", steps: int | None = None, eval_batch_size: int = 256,
+        train_fn: Callable[..., Trained] = train_labeller,
+        export_fn: Callable[..., None] = export_soft_labels, cluster_fn: Callable = cluster) -> dict:
+  """Trains (or resumes) the labeller, evaluates it, writes the label files.
 
   Args:
     output_dir: checkpoints, label files and report.json go here.
     task: "soft_labels", "clusters" or "both".
     steps: overrides `pretraining.train_labeller.steps` when given.
     eval_batch_size: batch of the held-out evaluation.
+    train_fn, export_fn, cluster_fn: the three steps with their configured
+      arguments (the tool passes them as gin binds them; this reads no config).
 
   Returns:
-    The record written to output_dir/report.json: the step, the logged
-    losses, the held-out accuracies on the eval split (rotation; class when
-    labelled), the files written and, for clusters, their sizes.
+    The record written to output_dir/report.json: the step, the logged losses, the held-out
+    accuracies on the eval split (rotation; class when labelled), files written, cluster sizes.
 
   Raises:
     ValueError: an unknown task, or soft labels without a class head.
@@ -73,7 +74,7 @@ def run(output_dir: str, task: str = "both", steps: int | None = None,
     raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
   # --steps replaces the configured length, whether given in steps or epochs.
   override = {} if steps is None else {"steps": steps, "epochs": None}
-  trained = gin.get_configurable(train_labeller)(output_dir, **override)
+  trained = train_fn(output_dir, **override)
   labeller, dataset = trained.labeller, trained.dataset
   record = {"step": trained.step, "history": trained.history,
             "eval": model.evaluate(labeller, pipeline.eval_input(dataset, eval_batch_size)),
@@ -81,15 +82,13 @@ def run(output_dir: str, task: str = "both", steps: int | None = None,
             "num_classes": labeller.num_classes}
   soft = os.path.join(output_dir, SOFT_LABELS_FILE) if task != "clusters" else None
   if task == "soft_labels":
-    gin.get_configurable(export_soft_labels)(labeller, dataset, soft)
+    export_fn(labeller, dataset, soft)
   else:
     clusters = os.path.join(output_dir, CLUSTERS_FILE)
-    record["clusters"] = gin.get_configurable(cluster)(labeller, dataset, clusters,
-                                                       logits_path=soft)
+    record["clusters"] = cluster_fn(labeller, dataset, clusters, logits_path=soft)
   record["soft_labels_file"] = soft
   with open(os.path.join(output_dir, REPORT_FILE), "w") as f:
-    json.dump(record, f, indent=2)
-    f.write("\n")
+    f.write(json.dumps(record, indent=2) + "\n")
   return record
 
 

@@ -21,7 +21,6 @@ import dataclasses
 import os
 
 from absl import logging
-import gin
 import keras
 import numpy as np
 import tensorflow as tf
@@ -205,7 +204,7 @@ def _num_classes(dataset: data_base.Dataset, class_weight: float) -> int | None:
 
 
 @registry.register(module="compare_gan2.pretraining", denylist=("output_dir",))
-def train_labeller(output_dir: str, dataset=gin.REQUIRED, feature_extractor=gin.REQUIRED,
+def train_labeller(output_dir: str, dataset=registry.REQUIRED, feature_extractor=registry.REQUIRED,
                    steps: int | None = None, batch_size: int = 64,
                    labelled_batch_size: int | None = None, class_weight: float = 0.5,
                    optimizer: keras.optimizers.Optimizer | schedule.EpochSGD | None = None,

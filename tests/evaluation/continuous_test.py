@@ -54,7 +54,7 @@ def _evaluator(tmp_path):
 
 def _experiment(model_dir):
   configurables.parse_gin([experiment.operative_config_path(str(model_dir))], [])
-  return experiment.build()
+  return configurables.build_experiment()
 
 
 class Publisher:

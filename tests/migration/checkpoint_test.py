@@ -124,7 +124,7 @@ def _tiny_gan(ema=True):
 
 def _gan(config: str) -> keras.Model:  # built as the converter tool builds it
   configurables.parse_gin([], COMMON + CONFIGS[config], finalize=False)
-  return experiment.build(with_dataset=False).gan
+  return configurables.build_experiment(with_dataset=False).gan
 
 
 def _expected_twin(gan, values):
@@ -469,7 +469,7 @@ def test_s3gan_heads_come_from_compare_gans_head_scopes(tmp_path):
       "gans.S3GAN.rotated_batch_fraction = 1", "gans.S3GAN.project_y = True",
       "gans.S3GAN.use_predictor = True", "resnet_biggan.Discriminator.project_y = False"],
       finalize=False)
-  gan = experiment.build(with_dataset=False).gan
+  gan = configurables.build_experiment(with_dataset=False).gan
   values = _values(gan, adam=True)
   legacy = {_legacy_head_name(name): value for name, value in values.items()}
   assert len(legacy) == len(values) and set(S3GAN_HEADS.values()) <= set(legacy)

@@ -16,7 +16,6 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2 import configurables
-from compare_gan2 import experiment
 from compare_gan2 import losses
 from compare_gan2 import main
 from compare_gan2 import penalties
@@ -120,7 +119,7 @@ def _example(tmp_path, name):
 
 
 def _query(parameter):
-  return experiment.configured(parameter)
+  return configurables.bound(parameter)
 
 
 def _assert_real_sizes(family, expected):
@@ -177,7 +176,7 @@ def test_example_keeps_its_architecture_sizes_losses_rates_steps_and_batch(name,
   configurables.parse_gin([], [translation.text()], finalize=False)
   _assert_real_sizes(expected["family"], expected)
   configurables.parse_gin([], NARROW, finalize=False)
-  _assert_built(experiment.build(with_dataset=False).gan, expected)
+  _assert_built(configurables.build_experiment(with_dataset=False).gan, expected)
 
 
 def test_example_translations_warn_only_where_compare_gan_differs(tmp_path):
@@ -206,7 +205,7 @@ def test_every_sub_step_sees_batch_size_images(tmp_path):
   configurables.parse_gin([], [legacy_gin.translate([str(path)]).text()], finalize=False)
   batch = _query("train_lib.train.global_batch_size")
   assert batch == 12
-  gan = experiment.build(with_dataset=False).gan
+  gan = configurables.build_experiment(with_dataset=False).gan
   images = tf.reshape(tf.range(batch, dtype=tf.float32), [batch, 1, 1, 1]) * tf.ones([1, 64, 64, 3])
   sub_batches = gan.split_batch({"images": images}, tf.constant([0, 0], tf.int64))
   assert [s.images.shape[0] for s in sub_batches] == [3, 3, 3, 3]
@@ -259,7 +258,11 @@ def test_untranslatable_bindings_fail_naming_file_line_and_binding(tmp_path):
     assert f"{path}:{line}: `{lines[line]}`" in message and text in message
   gin.clear_config()
   with pytest.raises(configurables.GinConfigError, match=r"bad.gin:30: .*ambiguous selector"):
-    configurables.parse_gin([str(path)])  # the runner's parse fails the same way
+    configurables.parse_experiment_files([str(path)])  # the runner's parse fails the same way
+  gin.clear_config()
+  # Translation is the runner's pre-step: parse_gin reads compare_gan2 gin only.
+  with pytest.raises(configurables.GinConfigError, match="No configurable matching 'dataset'"):
+    configurables.parse_gin([str(path)])
 
 
 def test_missing_required_options_and_lenient_mode(tmp_path):

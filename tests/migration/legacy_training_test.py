@@ -17,7 +17,6 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2 import configurables
-from compare_gan2 import experiment
 from compare_gan2 import losses
 from compare_gan2 import penalties
 from compare_gan2.migration import legacy_gin
@@ -81,8 +80,8 @@ OVERRIDES = {"resnet_stl": ["resnet_stl.Generator.image_shape = (48, 48, 3)",
 def _build(tmp_path, text, overrides=()):
   path = tmp_path / "legacy.gin"
   path.write_text(text)
-  configurables.parse_gin([str(path), str(TINY)], overrides, finalize=False)
-  return experiment.build(with_dataset=False).gan
+  configurables.parse_experiment_files([str(path), str(TINY)], overrides, finalize=False)
+  return configurables.build_experiment(with_dataset=False).gan
 
 
 def _train_one_step(gan, per_step=2):

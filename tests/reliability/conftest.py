@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from compare_gan2 import experiment
 from compare_gan2 import losses
 from compare_gan2 import testing
 from compare_gan2 import train_lib
@@ -52,10 +53,11 @@ def _optimizers() -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimize
 
 def _train(model_dir: pathlib.Path, total_steps: int, strategy=None,
            configure: Callable[[modular_gan.ModularGAN], None] | None = None,
-           sample_every: int = 100, **kwargs) -> modular_gan.ModularGAN:
+           sample_every: int = 100, on_checkpoint=None, **kwargs) -> modular_gan.ModularGAN:
   """Trains (or resumes) the tiny GAN in model_dir to total_steps; returns it.
 
-  kwargs go to train_lib.train.
+  on_checkpoint goes to train_lib.train; kwargs are further fields of the
+  experiment (experiment.Experiment).
   """
   strategy = strategy or tf.distribute.get_strategy()
   with strategy.scope():
@@ -63,9 +65,9 @@ def _train(model_dir: pathlib.Path, total_steps: int, strategy=None,
     d_optimizer, g_optimizer = _optimizers()
     schedule = train_lib.Schedule(total_steps=total_steps, steps_per_loop=2, checkpoint_every=3,
                                   keep_checkpoints=5, sample_every=sample_every)
-    train_lib.train(str(model_dir), strategy, gan=gan, dataset=bundled.bundled_mnist(),
-                    d_optimizer=d_optimizer, g_optimizer=g_optimizer, global_batch_size=12,
-                    schedule=schedule, **kwargs)
+    exp = experiment.make(gan, bundled.bundled_mnist(), d_optimizer, g_optimizer,
+                          global_batch_size=12, schedule=schedule, **kwargs)
+    train_lib.train(exp, str(model_dir), strategy, on_checkpoint=on_checkpoint)
   return gan
 
 

@@ -34,7 +34,7 @@ G_STEP = 4
 
 def _fresh_gan():
   configurables.parse_gin([c.split("=", 1)[1] for c in CONFIG], finalize=False)
-  return experiment.build(with_dataset=False).gan
+  return configurables.build_experiment(with_dataset=False).gan
 
 
 def _compare_gan_values(gan, seed=0):
@@ -125,7 +125,7 @@ def test_hub_module_becomes_a_step_0_run(source, tmp_path, capsys):
   # What evaluation and tools.sample do: rebuild from the run's operative_config.gin.
   gin.clear_config()
   configurables.parse_gin([experiment.operative_config_path(str(tmp_path / "run"))])
-  gan = experiment.build(with_dataset=False).gan
+  gan = configurables.build_experiment(with_dataset=False).gan
   assert experiment.restore(gan, str(tmp_path / "run" / "ckpt-0")) == 0
   kernel = gan.generator.variables[0]
   np.testing.assert_array_equal(

@@ -8,7 +8,6 @@ and say in its header what each binding became.
 import gin
 
 from compare_gan2 import configurables
-from compare_gan2 import experiment
 from compare_gan2.migration import guide
 from tools import migrate_gin
 
@@ -47,7 +46,7 @@ def test_writes_a_compare_gan2_file_with_the_mapping_in_its_header(tmp_path, cap
   assert "19 bindings mapped, 1 warnings" in capsys.readouterr().err
   gin.clear_config()
   configurables.parse_gin([str(out)], finalize=False)
-  assert experiment.configured("train_lib.train.global_batch_size") == 384
+  assert configurables.bound("train_lib.train.global_batch_size") == 384
   assert gin.query_parameter("keras.optimizers.Adam.epsilon") == 1e-8
   assert gin.query_parameter("resnet_cifar.Discriminator.ch") == 128
 

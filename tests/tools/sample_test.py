@@ -50,7 +50,7 @@ def sources(tmp_path_factory):
   with open(os.path.join(model_dir, experiment.OPERATIVE_CONFIG), "w") as f:
     f.write(RUN_CONFIG)
   configurables.parse_gin([experiment.operative_config_path(model_dir)], finalize=False)
-  gan = experiment.build(with_dataset=False).gan
+  gan = configurables.build_experiment(with_dataset=False).gan
   manager = checkpoints.make_manager(gan, model_dir)
   for step in (3, 5):  # weights large enough for pictures that are not a flat gray
     rng = np.random.RandomState(step)
