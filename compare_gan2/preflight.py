@@ -152,7 +152,6 @@ def check_bindings(config_files: Sequence[str] = (), bindings: Sequence[str] = (
 
 _GIN_CALL = re.compile(r"\n\s*In call to configurable '([\w.]+)' \(<[^>]*>\)")
 _TRACE_LINE = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\w+)')
-_SHAPES = re.compile(r"Shapes are (\[[\d,]*\]) and (\[[\d,]*\])")
 
 
 def _autograph(text: str) -> str:
@@ -168,10 +167,6 @@ def _autograph(text: str) -> str:
   code = lines[index + 1].strip() if index + 1 < len(lines) else ""
   where = f"{frame.group(1).split('compare_gan2/')[-1]}:{frame.group(2)}"
   message = f"{error} (traced at {where}: {code})"
-  shapes = _SHAPES.search(error)
-  if shapes and "batch.images" in code:
-    message += (f". The dataset's images are {shapes.group(1)} but the generator makes "
-                f"{shapes.group(2)}: set the architecture's image_shape to the dataset's")
   return message + _gin_calls(text)
 
 

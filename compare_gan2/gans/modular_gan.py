@@ -288,6 +288,7 @@ class ModularGAN(keras.Model):
     components append (components.py, 2.-3.); D sees
     concat(reals, their appended rows, fakes, their appended rows).
     """
+    _check_same_image_shape(batch.images, fake)
     parts, halves, counts = [], [], []
     for half, (images, y) in enumerate(((batch.images, batch.y), (fake, batch.sampled_y))):
       if self.augment is not None:
@@ -355,3 +356,12 @@ class ModularGAN(keras.Model):
     for component in self.components():
       real, fake = component.generator_logits(real, fake, view)
     return {"g_loss": self.loss_fn(real, fake).g_loss}
+
+
+def _check_same_image_shape(real: tf.Tensor, fake: tf.Tensor) -> None:
+  """Names the mismatch of a G configured for other images than the dataset's (at trace time)."""
+  shapes = [list(t.shape[1:]) for t in (real, fake)]
+  if all(None not in s for s in shapes) and shapes[0] != shapes[1]:
+    real_shape, fake_shape = (f"[{','.join(map(str, s))}]" for s in shapes)
+    raise ValueError(f"The dataset's images are {real_shape} but the generator makes "
+                     f"{fake_shape}: set the architecture's image_shape to the dataset's.")
