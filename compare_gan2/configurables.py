@@ -52,6 +52,7 @@ from compare_gan2 import precision
 from compare_gan2 import preflight
 from compare_gan2 import pretraining  # noqa: F401  (registers the labeller pre-training)
 from compare_gan2 import registry
+from compare_gan2 import regularizers  # noqa: F401  (the regularizers register themselves in catalog)
 from compare_gan2 import schedules  # noqa: F401  (registers the learning-rate schedules)
 from compare_gan2 import train_lib  # noqa: F401  (registers train, Schedule)
 from compare_gan2.architectures import dcgan
