@@ -87,6 +87,27 @@ def train(cls, strategy, conditional, steps=2, batches=None, **kwargs):
                for k, v in logs.items()}
 
 
+def d_update(gan, data):
+  """What the next train step's D update sees: its reals, its fakes (from G as it is now)
+  and D's logits as a NumPy function (FlatDiscriminator without spectral norm)."""
+  seed = tf.constant([gan.seed, int(gan.g_optimizer.iterations)], tf.int64)
+  sub_batch = gan.split_batch({"images": data[0], "labels": data[1]}, seed)[0]
+  fake = gan.generator(sub_batch.z, sub_batch.sampled_y, training=True).numpy()
+  fc = gan.discriminator.final_fc
+  kernel, bias = fc.kernel.numpy(), fc.bias.numpy()
+  return sub_batch.images.numpy(), fake, lambda x: x.reshape(len(x), -1) @ kernel + bias
+
+
+def hinge(real_logits, fake_logits):
+  return np.mean(np.maximum(0, 1 - real_logits)) + np.mean(np.maximum(0, 1 + fake_logits))
+
+
+def upside_down(images, seed):
+  """A deterministic T, so terms can be written by hand."""
+  del seed
+  return images[:, ::-1]
+
+
 def test_registry_lists_every_regularizer_for_gin():
   assert NAMES == ["BCR", "CR", "LeCam", "TopK", "ZCR"]
   from compare_gan2 import registry  # pylint: disable=g-import-not-at-top
