@@ -30,11 +30,11 @@ def perturbed_latents(sub_batch, sigma=0.05):
 
 
 def test_d_term_is_the_squared_change_of_d_under_the_latent_noise():
-  gan, sub_batch, generate = update(regularizers.ZCR(d_weight=20.0))
+  gan, sub_batch, generate = update(regularizers.ZCR(sigma=0.5, d_weight=20.0))
   _, _, logit = helpers.d_update(gan, helpers.batch())
   fake = generate(sub_batch.z)
   values = gan.discriminator_losses(sub_batch, tf.constant(fake), SEED)
-  want = np.mean((logit(fake) - logit(generate(perturbed_latents(sub_batch)))) ** 2)
+  want = np.mean((logit(fake) - logit(generate(perturbed_latents(sub_batch, 0.5)))) ** 2)
   assert want > 1e-4
   np.testing.assert_allclose(float(values["zcr_d_loss"]), want, rtol=1e-4)
   np.testing.assert_allclose(float(values["d_loss"]), helpers.hinge(logit(sub_batch.images.numpy()),
