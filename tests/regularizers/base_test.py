@@ -17,6 +17,7 @@ from compare_gan2 import regularizers
 from compare_gan2 import testing
 from compare_gan2.architectures import base as arch_base
 from compare_gan2.gans import modular_gan
+from compare_gan2.gans import msgan
 from compare_gan2.gans import s3gan
 from compare_gan2.gans import ssgan
 
@@ -144,13 +145,16 @@ def test_traced_step_equals_eager_step(name):
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
 
 
-def test_regularizers_compose_with_ssgan_rotation():
-  """SSGAN's rotation rows and two regularizers in one D call: every term logged, finite."""
-  gan, logs = train(ssgan.SSGAN, tf.distribute.get_strategy(), False, rotated_batch_size=8,
-                    regularizers=[make("CR"), make("LeCam")])
-  assert {"c_real_loss", "cr_loss", "lecam_loss", "lecam_anchor_real"} <= set(logs)
+@pytest.mark.parametrize("cls", [ssgan.SSGAN, msgan.MSGAN], ids=lambda c: c.__name__)
+def test_regularizers_compose_with_rotation_tasks(cls):
+  """Rotation rows and three regularizers around one D call: every term logged, finite."""
+  gan, logs = train(cls, tf.distribute.get_strategy(), False, rotated_batch_size=8,
+                    regularizers=[make("CR"), make("LeCam"), make("TopK")])
+  assert set(gan.self_supervision.metric_names()) <= set(logs)
+  assert {"cr_loss", "lecam_loss", "lecam_anchor_real", "topk_k"} <= set(logs)
   assert all(np.isfinite(v) for v in logs.values())
-  assert logs["cr_loss"] > 0 and float(gan.regularizers[1].alpha_real) != 0.0
+  assert logs["cr_loss"] > 0 and logs["topk_k"] == 6.0  # k = 8, then 4: logs are step means
+  assert float(gan.regularizers[1].alpha_real) != 0.0
 
 
 def test_cr_compares_logits_scored_as_s3gan_scores_them():
