@@ -1,7 +1,7 @@
 """Every registered regularizer as a GAN component: registry, gin, replicas, tracing, GAN classes.
 
 The tests over `regularizers.registered()` cover any regularizer added later;
-SETTINGS gives one settings that make each do something within two tiny
+SETTINGS gives each the settings that make it act within two tiny
 train steps (a class missing here runs with its defaults).
 """
 
@@ -153,7 +153,7 @@ def test_regularizers_compose_with_rotation_tasks(cls):
   assert set(gan.self_supervision.metric_names()) <= set(logs)
   assert {"cr_loss", "lecam_loss", "lecam_anchor_real", "topk_k"} <= set(logs)
   assert all(np.isfinite(v) for v in logs.values())
-  assert logs["cr_loss"] > 0 and logs["topk_k"] == 6.0  # k = 8, then 4: logs are step means
+  assert logs["cr_loss"] > 0 and logs["topk_k"] == 6.0  # k = 8, then 4, averaged by the logs
   assert float(gan.regularizers[1].alpha_real) != 0.0
 
 
