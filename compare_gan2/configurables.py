@@ -62,6 +62,7 @@ from compare_gan2 import precision
 from compare_gan2 import preflight
 from compare_gan2 import pretraining  # noqa: F401  (registers the labeller pre-training)
 from compare_gan2 import registry
+from compare_gan2 import regularizers  # noqa: F401  (the regularizers register themselves in catalog)
 from compare_gan2 import schedules  # noqa: F401  (registers the learning-rate schedules)
 from compare_gan2 import run_config
 from compare_gan2.architectures import families

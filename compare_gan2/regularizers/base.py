@@ -1,81 +1,67 @@
-"""The interface between a GAN and its regularizers, and their registry.
+"""What every regularizer shares: its gin module, its own seed, D's logits, reductions.
 
-A regularizer sees one D or G update through a `Context` the GAN builds, and
-returns named, already weighted loss terms that the GAN adds to that update's
-loss. Nothing here knows a GAN class: D and G reach a regularizer only as the
-two closures of the context.
+A regularizer is a `components.Component` (compare_gan2/gans/components.py
+states the contract) registered with `@catalog.component(MODULE)`, so gin
+knows it as `regularizers.<Class>` and `registered()` lists it. Nothing here
+knows a GAN class: a regularizer reaches D, G and the batch through the
+`DiscriminatorView` of each update.
 """
-
-from collections.abc import Callable
-from typing import NamedTuple
 
 import tensorflow as tf
 
 from compare_gan2 import global_batch
+from compare_gan2 import stateless_random
+from compare_gan2.gans import catalog
+from compare_gan2.gans import components
+
+MODULE = "compare_gan2.regularizers"
 
 
-class Context(NamedTuple):
-  """What a regularizer may read in one D or G update; the GAN builds it.
+def registered() -> dict[str, type]:
+  """Every regularizer class by name (the catalog's `regularizers.<Class>` entries)."""
+  return {cls.__name__: cls for module, cls in catalog.components() if module == MODULE}
 
-  Attributes:
-    real: the real images D was given [n, H, W, C] (n: this replica's examples).
-    fake: G(z) [n, H, W, C]; in a D update without gradient to G, in a G
-      update with it.
-    d_real_logits: D's final logits on `real` [n, 1].
-    d_fake_logits: D's final logits on `fake` [n, 1].
-    z: the latents of `fake` [n, z_dim].
-    discriminate: `(images, real) -> logits [n, 1]`: D on other images, with the
-      labels of the reals (real=True) or of the fakes (real=False).
-    generate: `z -> images`: G with the fakes' labels, as it made `fake`.
-    seed: stateless seed [2], distinct for every update (derived from the step).
-    step: the training step (G updates done so far), an integer scalar.
+
+def own_seed(component: components.Component, view: components.DiscriminatorView,
+             stream: int) -> tf.Tensor:
+  """The component's seed for one update and one of its random streams.
+
+  `components.component_seed` of its index in `gan.components()`, so two
+  regularizers of one GAN never share draws, folded with `stream`.
   """
-  real: tf.Tensor
-  fake: tf.Tensor
-  d_real_logits: tf.Tensor
-  d_fake_logits: tf.Tensor
-  z: tf.Tensor
-  discriminate: Callable[[tf.Tensor, bool], tf.Tensor]
-  generate: Callable[[tf.Tensor], tf.Tensor]
-  seed: tf.Tensor
-  step: tf.Tensor
+  owned = [i for i, c in enumerate(view.gan.components()) if c is component]
+  if len(owned) != 1:
+    raise ValueError(f"{component.name} is not one of its GAN's components "
+                     "(list it in ModularGAN.regularizers).")
+  return stateless_random.fold_in(components.component_seed(view.seed, owned[0]), stream)
 
 
-class Regularizer(tf.Module):
-  """Base class: no terms, no state, the fake logits unchanged.
+def discriminator_logits(view: components.DiscriminatorView, images: tf.Tensor,
+                         y: tf.Tensor | None) -> tf.Tensor:
+  """D's final logits [n, 1] on other images, scored as the GAN scores its own rows.
 
-  A tf.Module, so state (tf.Variables) is tracked by `tf.train.Checkpoint`.
+  `gan.score` adds what a GAN variant puts on D's logits (S3GAN's projection
+  of labels or predictions), so these logits compare with `view.real.logits`.
   """
-
-  def d_terms(self, context: Context) -> dict[str, tf.Tensor]:
-    """Weighted scalars to add to D's loss in this update, by log name."""
-    del context
-    return {}
-
-  def g_terms(self, context: Context) -> dict[str, tf.Tensor]:
-    """Weighted scalars to add to G's loss in this update, by log name."""
-    del context
-    return {}
-
-  def generator_logits(self, d_fake_logits: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
-    """The fake logits G's adversarial loss averages over (all of them here)."""
-    del step
-    return d_fake_logits
-
-  def metrics(self) -> dict[str, tf.Tensor]:
-    """State worth logging (not loss terms), by log name."""
-    return {}
+  gan = view.gan
+  outputs, _ = gan.score(gan.call_discriminator(images, y), y)
+  return tf.cast(outputs.logits, tf.float32)
 
 
-REGULARIZERS: dict[str, type[Regularizer]] = {}
+def generate(view: components.DiscriminatorView, z: tf.Tensor) -> tf.Tensor:
+  """G on other latents with the fakes' labels, as the GAN made `view.fake` (float32)."""
+  return tf.cast(view.gan.generator(z, view.batch.sampled_y, training=True), tf.float32)
 
 
-def register(cls: type[Regularizer]) -> type[Regularizer]:
-  """Class decorator: lists `cls` in REGULARIZERS under its class name."""
-  if cls.__name__ in REGULARIZERS:
-    raise ValueError(f"Two regularizers named {cls.__name__}.")
-  REGULARIZERS[cls.__name__] = cls
-  return cls
+def augment_fakes(view: components.DiscriminatorView, images: tf.Tensor) -> tf.Tensor:
+  """Other fakes through the GAN's own augmentation with the fakes' seed, or unchanged.
+
+  With the same seed, row i gets the transform D's fake row i got, so D's
+  outputs on the two batches differ only by what differs in the images.
+  """
+  if view.gan.augment is None:
+    return images
+  return view.gan.augment(images, components.augment_seed(view.seed, 1))
 
 
 def squared_difference(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
@@ -84,18 +70,10 @@ def squared_difference(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
 
 
 def global_mean(x: tf.Tensor) -> tf.Tensor:
-  """Mean of every element of `x` over all replicas (equal local sizes or not)."""
+  """Mean of every element of `x` over the global batch (all replicas)."""
   context = tf.distribute.get_replica_context()
   x = tf.cast(x, tf.float32)
   total, count = tf.reduce_sum(x), tf.cast(tf.size(x), tf.float32)
   if context is not None and global_batch.replica()[1] > 1:
     total, count = context.all_reduce("SUM", [total, count])
   return total / count
-
-
-def check_seed(seed: tf.Tensor | None, who: str) -> tf.Tensor:
-  """`seed` as a tensor, or a clear error naming the regularizer that needs it."""
-  if seed is None:
-    raise ValueError(f"{who} draws random numbers and needs a stateless seed of shape [2] "
-                     "in its Context; the GAN derives it from the training step.")
-  return tf.convert_to_tensor(seed)

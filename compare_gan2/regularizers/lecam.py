@@ -23,65 +23,89 @@ counts only once step > start_step. start_step = 1000 is the authors'
 leaves `ema_losses` at its default decay 0.9; their StyleGAN2 code and
 StudioGAN use 0.99, the default here.
 
-The anchors are tf.Variables of this tf.Module, so a tf.train.Checkpoint that
-holds the module saves and restores them (StudioGAN PR #150 lost them on
-resume). The means that update them are over the global batch (summed over
-replicas), so every replica keeps the same anchors as one device would.
+As a GAN component: D's update computes the stepped anchors and the term from
+them; `update` (after the D update, on the same D outputs) assigns those same
+anchors. The means are over the global batch (summed over replicas), so every
+replica keeps the anchors one device would. The anchors are the component's
+state (`side = None`), saved in the training checkpoint under
+`components/lecam/...` (StudioGAN PR #150 lost them on resume).
 """
 
+from typing import Any
+
+import keras
 import tensorflow as tf
 
+from compare_gan2.gans import catalog
+from compare_gan2.gans import components
 from compare_gan2.regularizers import base
 
 
-@base.register
-class LeCam(base.Regularizer):
-  """λ·R_LC in D's loss, with checkpointed EMA anchors α_R, α_F."""
+@catalog.component(base.MODULE)
+class LeCam(components.Component):
+  """λ·R_LC in D's loss, with checkpointed EMA anchors α_R, α_F.
+
+  Logs "lecam_loss" (R_LC before λ and before start_step gates it) and the
+  anchors "lecam_anchor_real", "lecam_anchor_fake".
+  """
+
+  side = None
 
   def __init__(self, weight: float = 0.3, decay: float = 0.99, start_step: int = 1000,
-               one_sided: bool = True):
-    """Creates the anchors; construct it inside the strategy's scope (the GAN is).
-
-    Args:
+               one_sided: bool = True, **kwargs: Any):
+    """Args:
       weight: λ.
       decay: EMA decay of the anchors from start_step on.
-      start_step: the step from which the anchors average (before: the batch
-        means) and after which the term counts.
+      start_step: the step (G updates done) from which the anchors average
+        (before: the batch means) and after which the term counts.
       one_sided: the authors' relu form (True) or eq. 3 as printed (False).
+      **kwargs: Keras layer arguments (name).
     """
-    super().__init__(name="lecam")
     if not 0.0 <= decay < 1.0:
       raise ValueError(f"LeCam.decay must be in [0, 1), got {decay}.")
+    kwargs.setdefault("name", "lecam")
+    super().__init__(**kwargs)
     self.weight, self.decay, self.start_step, self.one_sided = weight, decay, start_step, one_sided
+
+  def build_for(self, gan: keras.Model) -> None:
+    """Creates the anchors α_R, α_F (0 until the first D update)."""
+    del gan
     # Every replica assigns the same (globally reduced) value; the first one's is kept.
-    make = lambda name: tf.Variable(0.0, trainable=False, name=name,
-                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    make = lambda name: self.add_weight(name=name, shape=(), initializer="zeros", trainable=False,
+                                        aggregation="only_first_replica")
     self.alpha_real, self.alpha_fake = make("alpha_real"), make("alpha_fake")
+    self.built = True
 
-  def update(self, d_real_logits: tf.Tensor, d_fake_logits: tf.Tensor, step: tf.Tensor) -> None:
-    """One EMA step of both anchors from D's global-batch mean predictions."""
-    before_start = tf.cast(step, tf.int64) < self.start_step
-    decay = tf.where(before_start, 0.0, self.decay)
-    for anchor, logits in ((self.alpha_real, d_real_logits), (self.alpha_fake, d_fake_logits)):
-      mean = tf.stop_gradient(base.global_mean(logits))
-      anchor.assign(decay * anchor + (1.0 - decay) * mean)
+  def metric_names(self) -> tuple[str, ...]:
+    """R_LC and the two anchors."""
+    return ("lecam_loss", "lecam_anchor_real", "lecam_anchor_fake")
 
-  def penalty(self, d_real_logits: tf.Tensor, d_fake_logits: tf.Tensor) -> tf.Tensor:
-    """R_LC with the current anchors (no gradient to them); local means."""
-    real_gap = tf.cast(d_real_logits, tf.float32) - tf.stop_gradient(self.alpha_fake)
-    fake_gap = tf.stop_gradient(self.alpha_real) - tf.cast(d_fake_logits, tf.float32)
+  def stepped_anchors(self, view: components.DiscriminatorView) -> tuple[tf.Tensor, tf.Tensor]:
+    """(α_R, α_F) after this D update's EMA step, from D's global-batch mean predictions."""
+    decay = tf.where(tf.cast(view.step, tf.int64) < self.start_step, 0.0, self.decay)
+    return tuple(
+        decay * anchor + (1.0 - decay) * tf.stop_gradient(base.global_mean(out.logits))
+        for anchor, out in ((self.alpha_real, view.real), (self.alpha_fake, view.fake_out)))
+
+  def penalty(self, d_real_logits: tf.Tensor, d_fake_logits: tf.Tensor, alpha_real: tf.Tensor,
+              alpha_fake: tf.Tensor) -> tf.Tensor:
+    """R_LC of this replica's logits with the given anchors (no gradient to them)."""
+    real_gap = tf.cast(d_real_logits, tf.float32) - tf.stop_gradient(alpha_fake)
+    fake_gap = tf.stop_gradient(alpha_real) - tf.cast(d_fake_logits, tf.float32)
     if self.one_sided:
       real_gap, fake_gap = tf.nn.relu(real_gap), tf.nn.relu(fake_gap)
     return tf.reduce_mean(tf.square(real_gap)) + tf.reduce_mean(tf.square(fake_gap))
 
-  def d_terms(self, context: base.Context) -> dict[str, tf.Tensor]:
-    """Updates the anchors, then returns {"lecam": λ·R_LC} (0 until step > start_step)."""
-    self.update(context.d_real_logits, context.d_fake_logits, context.step)
-    active = tf.cast(tf.cast(context.step, tf.int64) > self.start_step, tf.float32)
-    return {"lecam": active * self.weight * self.penalty(context.d_real_logits,
-                                                         context.d_fake_logits)}
+  def discriminator_terms(self, view: components.DiscriminatorView) -> components.Terms:
+    """λ·R_LC with the stepped anchors, 0 until step > start_step."""
+    alpha_real, alpha_fake = self.stepped_anchors(view)
+    term = self.penalty(view.real.logits, view.fake_out.logits, alpha_real, alpha_fake)
+    active = tf.cast(tf.cast(view.step, tf.int64) > self.start_step, tf.float32)
+    return components.Terms(active * self.weight * term, {
+        "lecam_loss": term, "lecam_anchor_real": alpha_real, "lecam_anchor_fake": alpha_fake})
 
-  def metrics(self) -> dict[str, tf.Tensor]:
-    """{"lecam_alpha_real": α_R, "lecam_alpha_fake": α_F}."""
-    return {"lecam_alpha_real": tf.identity(self.alpha_real),
-            "lecam_alpha_fake": tf.identity(self.alpha_fake)}
+  def update(self, view: components.DiscriminatorView) -> None:
+    """After a D update: assigns the anchors its term used."""
+    if view.phase == "discriminator":
+      for anchor, value in zip((self.alpha_real, self.alpha_fake), self.stepped_anchors(view)):
+        anchor.assign(value)

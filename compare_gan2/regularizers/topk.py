@@ -9,18 +9,23 @@ also reports ν = 0.75 for some models). PyTorch-StudioGAN (src/utils/losses.py
 `adjust_k`, src/loader.py) multiplies a float k by γ at each epoch end with
 the floor ⌊ν·B⌋ and truncates at use: the same k up to float rounding.
 
-Selection is over the global batch, so 1 and N replicas train alike. Each
-replica all-gathers D's fake logits (the gather is differentiable: its
-gradient sums the replicas' upstream gradients and slices this replica's
-rows), takes the global top k, and G's loss on it is the global top-k mean,
-identical on every replica. The GAN scales each replica's loss by 1/N and sums
-the gradients, so G receives ∂(top-k mean)/∂θ, as on one device. Per-replica
-top-k would instead pick the best k/N of each replica, another set of fakes.
+Selection is over the global batch (B is the update's global sub-batch), so
+1 and N replicas train alike. Each replica all-gathers D's fake logits (the
+gather is differentiable: its gradient sums the replicas' upstream gradients
+and slices this replica's rows), takes the global top k, and G's loss on it
+is the global top-k mean, identical on every replica. The GAN scales each
+replica's loss by 1/N and sums the gradients, so G receives ∂(top-k mean)/∂θ,
+as on one device. Per-replica top-k would pick the best k/N of each replica,
+another set of fakes.
 """
+
+from typing import Any
 
 import tensorflow as tf
 
 from compare_gan2 import global_batch
+from compare_gan2.gans import catalog
+from compare_gan2.gans import components
 from compare_gan2.regularizers import base
 
 
@@ -34,47 +39,58 @@ def schedule(step: tf.Tensor, batch_size: tf.Tensor | int, steps_per_epoch: int,
   return tf.cast(tf.maximum(k, 1.0), tf.int32)
 
 
-@base.register
-class TopK(base.Regularizer):
-  """G's loss over the k highest-scored fakes of the global batch."""
+def global_top_k(logits: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
+  """The k highest of every replica's logits [n, 1] as [k, 1], the same on every replica."""
+  logits = tf.convert_to_tensor(logits)
+  if logits.shape.rank != 2 or logits.shape[1] != 1:
+    raise ValueError(f"TopK expects D's fake logits of shape [n, 1], got {logits.shape}.")
+  return tf.math.top_k(_all_gather(logits)[:, 0], k=k, sorted=True).values[:, None]
 
-  def __init__(self, steps_per_epoch: int, gamma: float = 0.99, nu: float = 0.5):
+
+@catalog.component(base.MODULE)
+class TopK(components.Component):
+  """G's loss over the k highest-scored fakes of the global batch; logs "topk_k"."""
+
+  side = None
+
+  def __init__(self, steps_per_epoch: int, gamma: float = 0.99, nu: float = 0.5, **kwargs: Any):
     """Args:
       steps_per_epoch: training steps (G updates) per pass over the data.
       gamma: decay γ of k per epoch.
       nu: the floor ν of k as a fraction of the batch.
+      **kwargs: Keras layer arguments (name).
     """
-    super().__init__(name="topk")
     if steps_per_epoch < 1:
       raise ValueError(f"TopK.steps_per_epoch must be a positive integer, got {steps_per_epoch}.")
     if not (0.0 < gamma <= 1.0 and 0.0 < nu <= 1.0):  # also refuses NaN
       raise ValueError(f"TopK needs gamma and nu in (0, 1]; got gamma={gamma}, nu={nu}.")
+    kwargs.setdefault("name", "topk")
+    super().__init__(**kwargs)
     self.steps_per_epoch, self.gamma, self.nu = steps_per_epoch, gamma, nu
-    # The k of the last G update, for logging; every replica assigns the same k.
-    self.last_k = tf.Variable(0, dtype=tf.int32, trainable=False, name="last_k",
-                              aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
-  def k(self, step: tf.Tensor, global_batch_size: tf.Tensor | int) -> tf.Tensor:
-    """How many fakes G learns from at `step`."""
-    return schedule(step, global_batch_size, self.steps_per_epoch, self.gamma, self.nu)
+  def metric_names(self) -> tuple[str, ...]:
+    """The k of the G updates."""
+    return ("topk_k",)
 
-  def generator_logits(self, d_fake_logits: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
-    """The global top-k of D's fake logits [n, 1] as [k, 1], the same on every replica.
+  def k(self, view: components.DiscriminatorView) -> tf.Tensor:
+    """How many fakes G learns from in this update (of the global sub-batch)."""
+    rows = tf.shape(view.fake_out.logits)[0] * global_batch.replica()[1]
+    return schedule(view.step, rows, self.steps_per_epoch, self.gamma, self.nu)
 
-    G's loss on these (the GAN's G loss reads the fake logits only) is the
-    top-k mean over the global batch.
+  def generator_logits(self, real: tf.Tensor, fake: tf.Tensor,
+                       view: components.DiscriminatorView) -> tuple[tf.Tensor, tf.Tensor]:
+    """The global top-k of the fake logits, as both halves ([k, 1] each).
+
+    The losses' G terms read the fake logits only (tests/regularizers/topk_test.py
+    checks every registered loss), so the pair is (top, top).
     """
-    logits = tf.convert_to_tensor(d_fake_logits)
-    if logits.shape.rank != 2 or logits.shape[1] != 1:
-      raise ValueError(f"TopK expects D's fake logits of shape [n, 1], got {logits.shape}.")
-    everything = _all_gather(logits)
-    k = self.k(step, tf.shape(everything)[0])
-    self.last_k.assign(k)
-    return tf.math.top_k(everything[:, 0], k=k, sorted=True).values[:, None]
+    del real
+    top = global_top_k(fake, self.k(view))
+    return top, top
 
-  def metrics(self) -> dict[str, tf.Tensor]:
-    """{"topk_k": k of the last G update}."""
-    return {"topk_k": tf.identity(self.last_k)}
+  def generator_terms(self, view: components.DiscriminatorView) -> components.Terms:
+    """No loss of its own; logs k."""
+    return components.Terms(None, {"topk_k": tf.cast(self.k(view), tf.float32)})
 
 
 def _all_gather(x: tf.Tensor) -> tf.Tensor:

@@ -1,4 +1,4 @@
-"""Top-k: the k schedule, the selection, its gradient, and 1 vs 2 replicas."""
+"""Top-k: the k schedule, the global selection, G's loss and gradient in the GAN, replicas."""
 
 import math
 
@@ -10,6 +10,8 @@ from compare_gan2 import losses
 from compare_gan2 import regularizers
 from compare_gan2 import testing
 from compare_gan2.regularizers import topk
+from tests.regularizers import base_test as helpers
+from tests.regularizers import cr_test
 
 # Replica 0 (the first half) holds the five best fakes: a per-replica top-k
 # would pick another set than the global one.
@@ -33,62 +35,53 @@ def test_schedule_equals_studiogans_per_epoch_decay():
     k = max(k * 0.99, int(50 * 0.75))
 
 
-def test_selects_the_k_highest_logits():
-  top = regularizers.TopK(steps_per_epoch=1, gamma=0.5, nu=0.1)
-  # step 1: epoch 1, k = ⌊0.5·10⌋ = 5
-  selected = top.generator_logits(tf.constant(LOGITS), tf.constant(1)).numpy()
-  np.testing.assert_array_equal(selected[:, 0], np.sort(LOGITS[:, 0])[::-1][:5])
-  assert top.metrics()["topk_k"].numpy() == 5
-
-
-def _g_loss_gradient(top, logits, step, scale=None):
-  scale = scale if scale is not None else tf.Variable(np.ones(LOGITS.shape, np.float32))
+def test_g_loss_reads_the_k_best_fakes_and_only_they_get_gradient():
+  """Step 1 of γ = 0.5 per step: k = 4 of the sub-batch's 8 fakes; hinge G loss −mean(top 4)."""
+  gan = cr_test.gan_with(regularizers.TopK(steps_per_epoch=1, gamma=0.5))
+  gan.g_optimizer.iterations.assign(1)
+  sub_batch = gan.split_batch({"images": helpers.batch()[0]}, cr_test.SEED)[-1]
+  _, _, logit = helpers.d_update(gan, helpers.batch())
+  fake = tf.constant(np.random.RandomState(0).uniform(size=(8, *helpers.SHAPE)), tf.float32)
   with tf.GradientTape() as tape:
-    selected = top.generator_logits(scale * logits, step)
-    g_loss = losses.non_saturating(selected, selected).g_loss
-  return g_loss, tape.gradient(g_loss, scale)
+    tape.watch(fake)
+    values = gan.generator_losses(sub_batch, fake, cr_test.SEED)
+  scores = logit(fake.numpy())[:, 0]
+  best = np.argsort(scores)[::-1][:4]
+  np.testing.assert_allclose(float(values["g_loss"]), -np.mean(scores[best]), rtol=1e-5)
+  assert float(values["topk_k"]) == 4.0
+  rows = np.abs(tape.gradient(values["g_loss"], fake).numpy()).sum(axis=(1, 2, 3))
+  assert sorted(np.flatnonzero(rows)) == sorted(best)
 
 
-def test_only_the_selected_fakes_get_gradient():
-  top = regularizers.TopK(steps_per_epoch=1, gamma=0.5, nu=0.1)
-  _, grad = _g_loss_gradient(top, tf.constant(LOGITS), tf.constant(2))  # k = ⌊0.25·10⌋ = 2
-  assert np.flatnonzero(grad.numpy()[:, 0]).tolist() == [0, 1]
+def test_train_step_logs_k():
+  gan = cr_test.gan_with(regularizers.TopK(steps_per_epoch=1, gamma=0.5))
+  for step, k in enumerate([8.0, 4.0]):  # the G update's sub-batch holds 8 fakes
+    gan.reset_metrics()
+    images, labels = helpers.batch(seed=step)
+    assert float(gan.train_step({"images": images, "labels": labels})["topk_k"]) == k
 
 
 @pytest.mark.parametrize("loss", losses.LOSSES, ids=lambda f: f.__name__)
 def test_every_g_loss_reads_the_fake_logits_only(loss):
-  """Why `loss_fn(top, top).g_loss` is G's top-k loss whatever the real logits."""
+  """Why TopK may give (top, top) as the real and fake logits of G's loss."""
   fake = tf.constant(LOGITS[:4])
   a, b = loss(tf.constant(LOGITS[4:8]), fake).g_loss, loss(tf.constant(LOGITS[:4] * 3), fake).g_loss
   assert a.numpy() == b.numpy()
 
 
-def test_traced_equals_eager():
-  top = regularizers.TopK(steps_per_epoch=1, gamma=0.7, nu=0.2)
-  scale = tf.Variable(np.ones(LOGITS.shape, np.float32))
-  eager = _g_loss_gradient(top, tf.constant(LOGITS), tf.constant(1), scale)
-  traced = tf.function(lambda s: _g_loss_gradient(top, tf.constant(LOGITS), s, scale))(
-      tf.constant(1))
-  for got, want in zip(traced, eager):
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-7)  # fused softplus kernels
-
-
 def test_two_replicas_select_over_the_global_batch(two_replicas):
-  """Same selection, loss and G gradient as one device on the whole batch."""
-  top = regularizers.TopK(steps_per_epoch=1, gamma=0.5, nu=0.1)
-  step = tf.constant(1)  # k = 5: all five from replica 0
-  selected = top.generator_logits(tf.constant(LOGITS), step).numpy()
+  """Same selection, loss and gradient as one device on the whole batch."""
+  k = tf.constant(5)  # all five from replica 0
   with tf.GradientTape() as tape:
     weight = tf.Variable(2.0)
-    one_device_loss = losses.hinge(*[top.generator_logits(weight * LOGITS, step)] * 2).g_loss
+    one_device_loss = losses.hinge(*[topk.global_top_k(weight * LOGITS, k)] * 2).g_loss
   one_device_grad = tape.gradient(one_device_loss, weight).numpy()
   with two_replicas.scope():
-    mirrored = regularizers.TopK(steps_per_epoch=1, gamma=0.5, nu=0.1)
     mirrored_weight = tf.Variable(2.0)
 
   def replica_step(logits):
     with tf.GradientTape() as tape:
-      chosen = mirrored.generator_logits(mirrored_weight * logits, step)
+      chosen = topk.global_top_k(mirrored_weight * logits, k)
       g_loss = losses.hinge(chosen, chosen).g_loss
       scaled = g_loss / two_replicas.num_replicas_in_sync  # as the GAN scales it
     return chosen, g_loss, tape.gradient(scaled, mirrored_weight)
@@ -97,10 +90,9 @@ def test_two_replicas_select_over_the_global_batch(two_replicas):
   chosen, g_loss, grads = run(*testing.split_batch(two_replicas, [LOGITS]))
   local = lambda v: [t.numpy() for t in two_replicas.experimental_local_results(v)]
   for values in local(chosen):
-    np.testing.assert_array_equal(values, 2.0 * selected)
+    np.testing.assert_array_equal(values, 2.0 * np.sort(LOGITS, axis=0)[::-1][:5])
   np.testing.assert_allclose(local(g_loss), [one_device_loss.numpy()] * 2, rtol=1e-6)
   np.testing.assert_allclose(np.sum(local(grads)), one_device_grad, rtol=1e-6)
-  assert mirrored.metrics()["topk_k"].numpy() == 5
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -114,4 +106,4 @@ def test_bad_settings_are_named(kwargs, match):
 
 def test_logits_of_the_wrong_shape_are_named():
   with pytest.raises(ValueError, match=r"\[n, 1\]"):
-    regularizers.TopK(steps_per_epoch=1).generator_logits(tf.constant([1.0, 2.0]), tf.constant(0))
+    topk.global_top_k(tf.constant([1.0, 2.0]), tf.constant(1))
