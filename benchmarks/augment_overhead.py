@@ -30,7 +30,9 @@ def _ways() -> dict:
   for policy in ("color", "translation", "cutout", "translation,cutout", "color,translation,cutout"):
     ways[f"DiffAugment {policy}"] = augment.DiffAugment(policy)
   for pipeline in ("blit", "geom", "color", "bgc"):
-    ways[f"ADA {pipeline} (p=1)"] = augment.ADA(pipeline=pipeline, initial_p=1.0)
+    ada = augment.ADA(pipeline=pipeline, initial_p=1.0)
+    ada.build_for(None)  # its state, which a GAN would build
+    ways[f"ADA {pipeline} (p=1)"] = ada
   return ways
 
 

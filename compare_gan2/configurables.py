@@ -12,6 +12,7 @@ registers, under stable names:
   the GANs (`@gans.ModularGAN()`, `@gans.SSGAN()`, `@gans.MSGAN()`, `@gans.S3GAN()`,
   `@gans.EmaConfig()`, `@gans.normal_latent`), the self-supervised tasks
   (`@self_supervision.Rotation()`, `@self_supervision.MultiClassMinimax()`),
+  the augmentations (`@augment.DiffAugment()`, `@augment.ADA()`),
   the training loop (`train_lib.train.*`, `@train_lib.Schedule()`) and
   `distribute.resolve_strategy`;
 - Keras optimizers as `keras.optimizers.<Name>` and learning-rate schedules
@@ -53,6 +54,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_gan2 import augment  # noqa: F401  (lists the augmentations in the GAN catalog)
 from compare_gan2 import data  # noqa: F401  (registers datasets and the input pipeline)
 from compare_gan2 import distribute  # noqa: F401  (registers resolve_strategy)
 from compare_gan2 import experiment
@@ -130,7 +132,7 @@ def _register_gans() -> None:
   families.on_register(_register_family)
   for cls in catalog.gans().values():
     registry.register_external(cls, module=catalog.GAN_MODULE)
-  for module, cls in catalog.components():  # `@self_supervision.Rotation()`, ...
+  for module, cls in catalog.components():  # `@self_supervision.Rotation()`, `@augment.ADA()`, ...
     registry.register_external(cls, module=module)
 
 

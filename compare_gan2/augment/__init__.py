@@ -1,7 +1,10 @@
 """Differentiable augmentations of every image D sees: DiffAugment and ADA.
 
 `base.get(name)` / `base.names()` is the registry (name -> class); importing
-the package registers every augmentation in it.
+the package registers every augmentation in it and lists it in the GAN
+catalog, which compare_gan2.configurables registers with gin:
+`gans.ModularGAN.augment = @augment.DiffAugment()` or `@augment.ADA()`, on any
+GAN class. Each augmentation is a GAN component (compare_gan2.gans.components).
 """
 
 from compare_gan2.augment import ada

@@ -13,36 +13,37 @@ statistic). The official code only floors p at 0; here p is also capped at 1,
 where every op already fires on every image (the gates compare U[0, 1) < p),
 so the cap only keeps p from drifting above where it has any effect.
 
-All state is in non-trainable tf.Variables of this tf.Module (p, the last r_t,
-the accumulators and the step count within an interval), so a checkpoint that
-tracks the object restores the controller exactly: the failure of
-NVlabs/stylegan2-ada#106, where p restarted at 0 on resume, cannot happen. The
-statistics are summed over all replicas before use and every replica computes
-the same update, so 1 and N replicas follow the same p.
+All state is in non-trainable variables of this component (p, the last r_t,
+the accumulators and the step count within an interval), created by
+`build_for` when the GAN builds it, so the GAN's checkpoint
+(compare_gan2.checkpoints, `components/ada/...`) restores the controller
+exactly: the failure of NVlabs/stylegan2-ada#106, where p restarted at 0 on
+resume, cannot happen. The statistics are summed over all replicas before use
+and every replica computes the same update, so 1 and N replicas follow the
+same p.
 """
 
+from typing import Any
+
+import keras
 import tensorflow as tf
 
 from compare_gan2.augment import ada_pipeline
 from compare_gan2.augment import base
 
-
-def _state(name: str, value: float | int, dtype: tf.DType) -> tf.Variable:
-  # Every replica assigns the same value (all inputs are all-reduced first), so
-  # the first replica's write is the write; this lets `update` run per replica.
-  return tf.Variable(tf.constant(value, dtype), name=name, trainable=False,
-                     synchronization=tf.VariableSynchronization.ON_WRITE,
-                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+METRICS = ("ada/p", "ada/rt")
 
 
 @base.register("ADA")
 class ADA(base.Augmentation):
   """ADA: the 'bgc' (or another official) pipeline with an adaptive strength p.
 
-  Build it under the training strategy's scope, as the networks (its variables
-  are mirrored then). Call it as `ada(images, seed)`, and `ada.update(real_logits)`
-  once per D step inside the replica function with D's logits on the augmented
-  real images.
+  A GAN component (components.py): `gans.ModularGAN.augment = @augment.ADA()`
+  builds its state with the networks, under the training strategy's scope,
+  and calls `observe` after each D update with D's logits on the augmented
+  reals. Used alone: `build_for(None)` under the strategy's scope, then
+  `ada(images, seed)` and, once per D step inside the replica function,
+  `ada.observe(real_logits)`.
 
   Args:
     pipeline: a key of ada_pipeline.PIPELINES: 'bgc' (the paper's default),
@@ -52,11 +53,12 @@ class ADA(base.Augmentation):
     interval: D steps between adjustments (4, the paper's).
     kimg: thousands of images over which p can move by 1 (500, the paper's).
     ranges: parameter distributions (default: the paper's).
+    name: the component's name, the scope of its checkpoint keys ("ada").
   """
 
   def __init__(self, pipeline: str = "bgc", initial_p: float = 0.0, target: float | None = 0.6,
                interval: int = 4, kimg: float = 500.0,
-               ranges: ada_pipeline.Ranges = ada_pipeline.Ranges(), name: str | None = None):
+               ranges: ada_pipeline.Ranges = ada_pipeline.Ranges(), name: str = "ada"):
     super().__init__(name=name)
     if pipeline not in ada_pipeline.PIPELINES:
       raise ValueError(f"ADA pipeline {pipeline!r} is unknown; known: "
@@ -68,25 +70,45 @@ class ADA(base.Augmentation):
     if interval < 1 or kimg <= 0:
       raise ValueError(f"ADA needs interval >= 1 and kimg > 0; got {interval}, {kimg}.")
     self.pipeline, self.target, self.interval, self.kimg = pipeline, target, interval, kimg
-    self.ranges = ranges
-    self.p = _state("p", initial_p, tf.float32)
-    self.rt = _state("rt", 0.0, tf.float32)  # the r_t of the last adjustment
-    self.sign_sum = _state("sign_sum", 0.0, tf.float32)
-    self.logit_count = _state("logit_count", 0.0, tf.float32)
-    self.image_count = _state("image_count", 0.0, tf.float32)
-    self.steps = _state("steps", 0, tf.int64)  # D steps since the last adjustment
+    self.ranges, self.initial_p = ranges, initial_p
+
+  def build_for(self, gan: Any) -> None:
+    """Creates the controller's state (under the strategy's scope when there is one).
+
+    Every replica assigns the same value (`observe` all-reduces its inputs
+    first), so the first replica's write is the write (components.py, 5.).
+    """
+    del gan
+    def state(name, value, dtype="float32"):
+      return self.add_weight(name=name, shape=(), dtype=dtype, trainable=False, autocast=False,
+                             initializer=keras.initializers.Constant(value),
+                             aggregation="only_first_replica")
+    self.p = state("p", self.initial_p)
+    self.rt = state("rt", 0.0)  # the r_t of the last adjustment
+    self.sign_sum = state("sign_sum", 0.0)
+    self.logit_count = state("logit_count", 0.0)
+    self.image_count = state("image_count", 0.0)
+    self.steps = state("steps", 0, "int64")  # D steps since the last adjustment
+    self.built = True
+
+  def _check_built(self) -> None:
+    if not self.built:
+      raise ValueError(f"ADA {self.name!r} has no state yet: the GAN builds it in "
+                       "build_networks(); used alone, call build_for(None) first.")
 
   def __call__(self, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Augments float images [B, H, W, C] in [0, 1] with this step's seed [2]."""
+    self._check_built()
     return ada_pipeline.augment(images, seed, self.p, ada_pipeline.PIPELINES[self.pipeline],
                                 self.ranges)
 
-  def update(self, real_logits: tf.Tensor) -> None:
+  def observe(self, real_logits: tf.Tensor) -> None:
     """Accumulates sign(D(real)) over the global batch; adjusts p every `interval` calls.
 
     Args:
       real_logits: this replica's D logits on its real images, [B] or [B, ...].
     """
+    self._check_built()
     logits = tf.cast(real_logits, tf.float32)
     local = tf.stack([tf.reduce_sum(tf.sign(logits)), tf.cast(tf.size(logits), tf.float32),
                       tf.cast(tf.shape(logits)[0], tf.float32)])
@@ -107,6 +129,11 @@ class ADA(base.Augmentation):
     self.image_count.assign(tf.where(due, 0.0, image_count))
     self.steps.assign(tf.where(due, tf.constant(0, tf.int64), steps))
 
+  def metric_names(self) -> tuple[str, ...]:
+    """p and r_t, logged each step."""
+    return METRICS
+
   def summaries(self) -> dict[str, tf.Tensor]:
     """p and the r_t of the last adjustment, to log each step."""
-    return {"ada/p": tf.convert_to_tensor(self.p), "ada/rt": tf.convert_to_tensor(self.rt)}
+    self._check_built()
+    return dict(zip(METRICS, (tf.convert_to_tensor(self.p), tf.convert_to_tensor(self.rt))))

@@ -8,33 +8,61 @@ stateless seed [2] for this step and sub-batch; every random draw is made per
 GLOBAL example (compare_gan2.global_batch), so 1 and N replicas augment the
 same example identically and a resumed run redraws what it drew before.
 
-Stateful augmentations (ADA's strength p) keep their state in tf.Variables of
-this tf.Module, so a tf.train.Checkpoint that tracks the object saves it; the
-GAN reports D's logits on real images through `update` once per D step.
+An augmentation is a GAN component (compare_gan2.gans.components, side None)
+that the GAN drives through its hooks: stateful ones (ADA's strength p) create
+their non-trainable variables in `build_for`, under the training strategy's
+scope, so the GAN's checkpoint saves them (`components/<name>/...`), log
+through `discriminator_terms` and `metric_names`, and read D's logits on the
+augmented reals in `update` after each D update.
 
-The registry maps the names used in configurations to classes; gin
-registration happens at the edge (compare_gan2.configurables), not here.
+The registry maps the names used in configurations to classes; `register`
+also lists each class in the GAN catalog, from which compare_gan2.configurables
+registers it with gin as `augment.<Class>` (`@augment.DiffAugment()`).
 """
 
 from collections.abc import Callable
 
 import tensorflow as tf
 
+from compare_gan2.gans import catalog
+from compare_gan2.gans import components
+
+GIN_MODULE = "compare_gan2.augment"
 _CLASSES: dict[str, type["Augmentation"]] = {}
 
 
-class Augmentation(tf.Module):
-  """Base class: `(images, seed) -> images`, plus hooks for stateful ones."""
+class Augmentation(components.Component):
+  """Base class: `(images, seed) -> images`, plus the component hooks for stateful ones.
+
+  `__call__` is the augmentation itself, not Keras' layer call: images stay
+  float32 under any dtype policy and no Keras call machinery runs per use.
+  """
+
+  side = None
 
   def __call__(self, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     raise NotImplementedError(f"{type(self).__name__} must implement __call__(images, seed).")
 
-  def update(self, real_logits: tf.Tensor) -> None:
-    """Observes D's logits on the (augmented) real images of one D step.
+  def observe(self, real_logits: tf.Tensor) -> None:
+    """Takes D's logits on the (augmented) real images of one D update.
 
     Stateless augmentations ignore them; ADA adjusts its strength from them.
     """
     del real_logits
+
+  def update(self, view: components.DiscriminatorView) -> None:
+    """After each D update (components.py, 5.): `observe` D's logits on its augmented reals."""
+    if view.phase == "discriminator":
+      self.observe(view.real.logits)
+
+  def metric_names(self) -> tuple[str, ...]:
+    """The names `summaries` returns, logged each step."""
+    return ()
+
+  def discriminator_terms(self, view: components.DiscriminatorView) -> components.Terms:
+    """No loss; `summaries` logged (to TensorBoard and the console) on each D update."""
+    del view
+    return components.Terms(logged=self.summaries())
 
   def summaries(self) -> dict[str, tf.Tensor]:
     """Scalars worth logging each step (name -> value); none by default."""
@@ -42,14 +70,18 @@ class Augmentation(tf.Module):
 
 
 def register(name: str) -> Callable[[type[Augmentation]], type[Augmentation]]:
-  """Class decorator: makes the class available as `name` in `get` and `names`."""
+  """Class decorator: makes the class available as `name` in `get` and `names`, and
+  to gin as `augment.<name>` (the class's own name)."""
   def decorator(cls: type[Augmentation]) -> type[Augmentation]:
+    if name != cls.__name__:
+      raise ValueError(f"Augmentation {cls.__qualname__} must be registered under its class "
+                       f"name (gin's name for it), not {name!r}.")
     if name in _CLASSES and _CLASSES[name] is not cls:
       raise ValueError(f"Augmentation name {name!r} is taken by {_CLASSES[name].__qualname__}.")
     if not (isinstance(cls, type) and issubclass(cls, Augmentation)):
       raise TypeError(f"{cls!r} registered as augmentation {name!r} is not an Augmentation.")
     _CLASSES[name] = cls
-    return cls
+    return catalog.component(GIN_MODULE)(cls)
   return decorator
 
 

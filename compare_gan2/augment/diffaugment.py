@@ -136,9 +136,10 @@ class DiffAugment(base.Augmentation):
     policy: e.g. "color,translation,cutout" (the authors' choice for small
       datasets, the default), "translation,cutout" (their BigGAN CIFAR runs) or
       "translation" (their BigGAN ImageNet runs); "" applies nothing, as theirs.
+    name: the component's name (it holds no state).
   """
 
-  def __init__(self, policy: str = "color,translation,cutout", name: str | None = None):
+  def __init__(self, policy: str = "color,translation,cutout", name: str = "diff_augment"):
     super().__init__(name=name)
     self.policy = policy
     self._ops = [op for part in parse_policy(policy) for op in POLICIES[part]]

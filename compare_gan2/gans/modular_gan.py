@@ -105,7 +105,7 @@ class ModularGAN(keras.Model):
       ema: keep an EMA of G's weights (compare_gan `g_use_ema`); None for off.
       seed: seed of z, fake labels and penalty points.
       self_supervision: a self-supervised task (`self_supervision.Rotation()`).
-      augment: `(images, seed) -> images` on every image D sees (components.py).
+      augment: `(images, seed) -> images` on every image D sees, or a component (`augment.ADA()`).
       regularizers: Components adding loss terms (components.py, 4.-5.).
       **kwargs: Keras model arguments.
     """
