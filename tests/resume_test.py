@@ -2,9 +2,10 @@
 
 Real processes: `python -m compare_gan2.main` on the shipped MNIST demo config,
 shrunk to a few steps with a checkpoint every step, with ADA (Karras et al.
-2020, arXiv 2006.06676) adjusting its p after every D update, so a resumed run
-must also restore the controller (peers lost p on resume:
-NVlabs/stylegan2-ada#106). One model_dir is killed
+2020, arXiv 2006.06676) adjusting its p after every D update and LeCam (Tseng
+et al. 2021, arXiv 2104.03310) keeping EMA anchors of D's outputs from step 1,
+so a resumed run must also restore both (peers lost them on resume:
+NVlabs/stylegan2-ada#106, PyTorch-StudioGAN PR#150). One model_dir is killed
 three times at steps drawn at random (the seed is in every failure message;
 set COMPARE_GAN2_KILL_SEED to replay one) and restarted after each kill:
 
@@ -17,9 +18,10 @@ set COMPARE_GAN2_KILL_SEED to replay one) and restarted after each kill:
 Each restart must resume from the newest checkpoint the index lists (b - 1
 and c - 1 for kills 2 and 3: a save cut short is never picked) and the last
 one must finish. Every variable of the final checkpoint (networks, EMA, both
-optimizers' slots and step counters, ADA's p and accumulators) must equal the
-uninterrupted run's, and p must be non-zero where each restart resumed (a p
-reset to its initial 0 would then change what follows).
+optimizers' slots and step counters, ADA's p and accumulators, LeCam's
+anchors) must equal the uninterrupted run's, and p and the anchors must be
+non-zero where each restart resumed (a reset to their initial 0 would then
+change what follows).
 """
 
 import os
@@ -47,8 +49,13 @@ ARGS = ["--gin_config", str(ROOT / "gin_configs" / "mnist" / "infogan.gin"),
         "--gin_bindings", "augment.ADA.interval = 1",
         # p moves by 2 reals / (0.02 x 1000) = 0.1 per D update (the paper's 500
         # would take 2,500 updates of this batch to move it by 0.01).
-        "--gin_bindings", "augment.ADA.kimg = 0.02"]
+        "--gin_bindings", "augment.ADA.kimg = 0.02",
+        # LeCam's EMA anchors in use from step 1 (PyTorch-StudioGAN PR#150: not saved).
+        "--gin_bindings", "gans.ModularGAN.regularizers = [@regularizers.LeCam()]",
+        "--gin_bindings", "regularizers.LeCam.start_step = 1"]
 ADA_P = "components/ada.Sp/.ATTRIBUTES/VARIABLE_VALUE"
+LECAM_ANCHORS = tuple(f"components/lecam.Salpha_{side}/.ATTRIBUTES/VARIABLE_VALUE"
+                      for side in ("real", "fake"))
 
 # The runner, with the save of ckpt-<step> paused after its files are written
 # and before the index lists it (CheckpointManager's callback writes the index
@@ -151,6 +158,9 @@ def test_kill_9_at_random_steps_and_mid_save_then_restart_matches_a_straight_run
   assert all(newest == resumed for newest, resumed in seen), f"{note}: {seen}"
   p = {step: _values(straight / f"ckpt-{step}")[ADA_P] for step in range(1, TOTAL + 1)}
   assert all(p[resumed] > 0 for _, resumed in seen), f"{note}: ADA's p by step {p}"
+  for name in LECAM_ANCHORS:  # moved from their initial 0 where each restart resumed
+    anchors = {step: _values(straight / f"ckpt-{step}")[name] for step in range(1, TOTAL + 1)}
+    assert all(anchors[resumed] != 0 for _, resumed in seen), f"{note}: {name} {anchors}"
   expected, actual = _values(straight / f"ckpt-{TOTAL}"), _values(killed / f"ckpt-{TOTAL}")
   assert expected.keys() == actual.keys() and len(expected) > 20, note
   for name, value in expected.items():
