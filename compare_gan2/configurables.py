@@ -130,10 +130,9 @@ def _register_gans() -> None:
   # package; a family registered later (a user's module) reaches gin too.
   families.all_families()
   families.on_register(_register_family)
-  for cls in catalog.gans().values():
-    registry.register_external(cls, module=catalog.GAN_MODULE)
-  for module, cls in catalog.components():  # `@self_supervision.Rotation()`, `@augment.ADA()`, ...
-    registry.register_external(cls, module=module)
+  # `@gans.ModularGAN()`, `@self_supervision.Rotation()`, `@augment.ADA()`, ...;
+  # one defined later (a user's module) reaches gin too.
+  catalog.on_register(lambda module, cls: registry.register_external(cls, module=module))
 
 
 def _register_all() -> None:

@@ -1,4 +1,4 @@
-"""One file per component: a new loss or architecture is its own module, nothing else.
+"""One file per component: a new loss, architecture, regularizer or GAN variant is its own module.
 
 Each test writes one module in a temporary folder (outside the repository),
 imports it, and shows the component is reachable from a gin binding through
@@ -22,6 +22,7 @@ from compare_gan2 import configurables
 from compare_gan2 import losses
 from compare_gan2 import registry
 from compare_gan2.architectures import families
+from compare_gan2.gans import catalog
 from compare_gan2.ops import normalization
 
 TESTS = pathlib.Path(__file__).resolve().parent
@@ -54,6 +55,7 @@ import tensorflow as tf
 
 from compare_gan2.architectures import base
 from compare_gan2.architectures import families
+from compare_gan2.gans import catalog
 from compare_gan2.ops import normalization
 from compare_gan2.ops import layers
 
@@ -96,9 +98,50 @@ families.register(families.Family("toy", Generator, Discriminator, resolutions=(
 '''
 
 
+TOY_REGULARIZER = '''
+"""Logit decay on the reals D sees: one file, registered through the public catalog."""
+import tensorflow as tf
+
+from compare_gan2.regularizers import base as regularizers_base
+from compare_gan2.gans import catalog
+from compare_gan2.gans import components
+
+
+@catalog.component(regularizers_base.MODULE)
+class LogitDecay(components.Component):
+  side = None  # no variables
+
+  def __init__(self, weight: float = 0.1, **kwargs):
+    super().__init__(**kwargs)
+    self.weight = weight
+
+  def metric_names(self):
+    return ("logit_decay_loss",)
+
+  def discriminator_terms(self, view):
+    term = tf.reduce_mean(tf.square(view.real.logits))
+    return components.Terms(self.weight * term, {"logit_decay_loss": term})
+'''
+
+TOY_GAN = '''
+"""A ModularGAN that halves G's loss: one file, registered through the public catalog."""
+from compare_gan2.gans import catalog
+from compare_gan2.gans import modular_gan
+
+
+@catalog.gan
+class HalfGGAN(modular_gan.ModularGAN):
+
+  def gan_generator_losses(self, view):
+    values = dict(super().gan_generator_losses(view))
+    values["g_loss"] = 0.5 * values["g_loss"]
+    return values
+'''
+
+
 @gin.configurable("components", module="extending_test")
-def components(loss_fn=None, generator=None, discriminator=None):
-  return loss_fn, generator, discriminator
+def components(loss_fn=None, generator=None, discriminator=None, regularizers=(), gan=None):
+  return loss_fn, generator, discriminator, regularizers, gan
 
 
 @pytest.fixture
@@ -108,6 +151,8 @@ def isolated_registries(monkeypatch):
   monkeypatch.setattr(losses, "_REFERENCES", dict(losses._REFERENCES))  # pylint: disable=protected-access
   monkeypatch.setattr(families, "_FAMILIES", dict(families._FAMILIES))  # pylint: disable=protected-access
   monkeypatch.setattr(registry, "_ENTRIES", list(registry._ENTRIES))  # pylint: disable=protected-access
+  monkeypatch.setattr(catalog, "_GANS", dict(catalog._GANS))  # pylint: disable=protected-access
+  monkeypatch.setattr(catalog, "_COMPONENTS", dict(catalog._COMPONENTS))  # pylint: disable=protected-access
 
 
 def _write_and_import(folder: pathlib.Path, name: str, text: str, monkeypatch):
@@ -152,7 +197,7 @@ def test_a_new_architecture_is_one_file(tmp_path, monkeypatch, two_replicas):
       "components.generator = @toy.Generator()", "toy.Generator.image_shape = (8, 8, 1)",
       "toy.Generator.z_dim = 4", "components.discriminator = @toy.Discriminator()",
       "toy.Discriminator.image_shape = (8, 8, 1)", "toy.Discriminator.spectral_norm = True"])
-  _, generator, discriminator = components()
+  _, generator, discriminator, _, _ = components()
   assert isinstance(generator, module.Generator) and generator.z_dim == 4
   assert isinstance(discriminator, module.Discriminator) and discriminator.spectral_norm
   assert discriminator(generator(tf.zeros([2, 4]))).logits.shape == (2, 1)
@@ -165,3 +210,34 @@ def test_a_new_architecture_is_one_file(tmp_path, monkeypatch, two_replicas):
   contract = _generic_tests("architectures/base_test.py")
   for net, norm_class in (("Generator", None), ("Discriminator", normalization.BatchNorm)):
     contract.test_gin_settings_reach_every_norm_and_spectral_norm("toy", net, norm_class)
+
+
+@pytest.mark.usefixtures("isolated_registries")
+def test_a_new_regularizer_is_one_file(tmp_path, monkeypatch, two_replicas):
+  module, written = _write_and_import(tmp_path, "toy_regularizer", TOY_REGULARIZER, monkeypatch)
+  print(f"files written for a new regularizer: {len(written)} ({', '.join(written)})")
+  assert written == ["toy_regularizer.py"]
+  configurables.parse_gin(bindings=["components.regularizers = [@regularizers.LogitDecay()]",
+                                    "regularizers.LogitDecay.weight = 0.5"])
+  (regularizer,) = components()[3]
+  assert isinstance(regularizer, module.LogitDecay) and regularizer.weight == 0.5
+  generic = _generic_tests("regularizers/base_test.py")
+  assert "LogitDecay" in generic.NAMES  # every generic test over the registry covers it
+  generic.test_two_replicas_train_like_one_device("LogitDecay", two_replicas)
+  generic.test_traced_step_equals_eager_step("LogitDecay")
+
+
+@pytest.mark.usefixtures("isolated_registries")
+def test_a_new_gan_variant_is_one_file(tmp_path, monkeypatch):
+  module, written = _write_and_import(tmp_path, "toy_gan", TOY_GAN, monkeypatch)
+  print(f"files written for a new GAN variant: {len(written)} ({', '.join(written)})")
+  assert written == ["toy_gan.py"]
+  configurables.parse_gin(bindings=["components.gan = @gans.HalfGGAN"])
+  assert issubclass(components()[4], module.HalfGGAN)
+  generic = _generic_tests("regularizers/base_test.py")
+  strategy = tf.distribute.get_strategy()
+  _, halved = generic.train(module.HalfGGAN, strategy, True, steps=1)
+  _, plain = generic.train(generic.modular_gan.ModularGAN, strategy, True, steps=1)
+  # The same first D update, then G's loss halved: the variant trains through ModularGAN's step.
+  assert halved["d_loss"] == pytest.approx(plain["d_loss"])
+  assert halved["g_loss"] == pytest.approx(0.5 * plain["g_loss"])

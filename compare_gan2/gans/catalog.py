@@ -11,6 +11,10 @@ GAN_MODULE = "compare_gan2.gans"
 
 _GANS: dict[str, type] = {}
 _COMPONENTS: dict[str, type] = {}  # "<gin module>.<name>" -> class
+# Called with (gin module, class) for every entry, so a GAN or component
+# defined after compare_gan2.configurables was imported (a user's one file)
+# still reaches gin.
+_LISTENERS: list[Callable[[str, type], None]] = []
 
 
 def gan(cls: type) -> type:
@@ -21,6 +25,7 @@ def gan(cls: type) -> type:
   """
   if _GANS.setdefault(cls.__name__, cls) is not cls:
     raise ValueError(f"Two GAN classes named {cls.__name__}: {_GANS[cls.__name__]} and {cls}.")
+  _announce(GAN_MODULE, cls)
   return cls
 
 
@@ -30,6 +35,7 @@ def component(module: str) -> Callable[[type], type]:
     key = f"{module}.{cls.__name__}"
     if _COMPONENTS.setdefault(key, cls) is not cls:
       raise ValueError(f"Two GAN components registered as {key}.")
+    _announce(module, cls)
     return cls
   return decorator
 
@@ -42,3 +48,17 @@ def gans() -> dict[str, type]:
 def components() -> list[tuple[str, type]]:
   """(gin module, class) of every registered component."""
   return [(key.rsplit(".", 1)[0], cls) for key, cls in _COMPONENTS.items()]
+
+
+def on_register(listener: Callable[[str, type], None]) -> None:
+  """Calls `listener(gin module, class)` for every GAN and component, now and later."""
+  _LISTENERS.append(listener)
+  for cls in _GANS.values():
+    listener(GAN_MODULE, cls)
+  for module, cls in components():
+    listener(module, cls)
+
+
+def _announce(module: str, cls: type) -> None:
+  for listener in _LISTENERS:
+    listener(module, cls)

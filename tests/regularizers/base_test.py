@@ -110,7 +110,7 @@ def upside_down(images, seed):
 
 
 def test_registry_lists_every_regularizer_for_gin():
-  assert NAMES == ["BCR", "CR", "LeCam", "TopK", "ZCR"]
+  assert set(NAMES) >= {"BCR", "CR", "LeCam", "TopK", "ZCR"}  # the shipped ones, at least
   from compare_gan2 import registry  # pylint: disable=g-import-not-at-top
   selectors = {entry.selector for entry in registry.entries()}
   assert {f"compare_gan2.regularizers.{name}" for name in NAMES} <= selectors
