@@ -91,7 +91,7 @@ def _parse_tiny(config: pathlib.Path, bindings: list[str], finalize: bool = True
     parts = gin.query_parameter(f"{gan}.disc_iters") + 1
   except ValueError:  # unbound: ModularGAN's default, one D step
     parts = 2
-  batch = experiment.configured("train_lib.train.global_batch_size")
+  batch = configurables.bound("train_lib.train.global_batch_size")
   if batch % parts:
     gin.bind_parameter("train_lib.train.global_batch_size", -(-batch // parts) * parts)
   if finalize:

@@ -115,8 +115,8 @@ def test_a_policy_the_fork_could_not_run_is_refused_with_its_source(policy, prob
 
 def _fork_gan(name: str):
   gin.clear_config()
-  configurables.parse_gin([str(CONFIGS / name), str(TINY)], finalize=False)
-  return experiment.build(with_dataset=False).gan
+  configurables.parse_experiment_files([str(CONFIGS / name), str(TINY)], finalize=False)
+  return configurables.build_experiment(with_dataset=False).gan
 
 
 def test_fork_hub_module_converts_into_the_translated_gan(tmp_path, capsys):
@@ -146,7 +146,7 @@ def test_fork_hub_module_converts_into_the_translated_gan(tmp_path, capsys):
   assert "Missing" not in capsys.readouterr().out
   gin.clear_config()
   configurables.parse_gin([experiment.operative_config_path(str(run))], finalize=False)
-  converted = experiment.build(with_dataset=False).gan
+  converted = configurables.build_experiment(with_dataset=False).gan
   assert experiment.restore(converted, str(run / "ckpt-0")) == 0
   names = base.compare_gan_names(converted.generator)
   for variable, twin in zip(converted.generator.variables, converted.ema.generator.variables):
