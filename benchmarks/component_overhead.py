@@ -35,7 +35,8 @@ from compare_gan2.gans import modular_gan  # noqa: E402
 COMPONENTS = {
     "plain": dict,
     "DiffAugment color,translation,cutout": lambda: {"augment": augment.DiffAugment()},
-    "DiffAugment translation,cutout": lambda: {"augment": augment.DiffAugment("translation,cutout")},
+    "DiffAugment translation,cutout":
+        lambda: {"augment": augment.DiffAugment("translation,cutout")},
     "ADA bgc (p = 0.5)": lambda: {"augment": augment.ADA(initial_p=0.5)},
 }
 

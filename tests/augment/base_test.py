@@ -122,8 +122,9 @@ def _g_loss_and_gradient(make_augment, generator_weights=None):
   with tf.GradientTape() as tape:
     fake = gan.generator(batch.z, None, training=True)
     loss = gan.generator_losses(batch, fake, helpers.SEED)["g_loss"]
-  grads = tape.gradient(loss, gan.generator.trainable_variables)
-  return float(loss), [g.numpy() for g in grads], [v.numpy() for v in gan.generator.trainable_variables]
+  variables = gan.generator.trainable_variables
+  grads = tape.gradient(loss, variables)
+  return float(loss), [g.numpy() for g in grads], [v.numpy() for v in variables]
 
 
 @pytest.mark.parametrize("name", augment.names())
