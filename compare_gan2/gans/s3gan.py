@@ -35,6 +35,7 @@ docs/MIGRATION.md, "Differences that change numbers"):
 - Rotated rows are every s-th row of the sub-batch (self_supervision.rotation).
 """
 
+import inspect
 from typing import Any, NamedTuple
 
 import keras
@@ -122,7 +123,8 @@ def _check_arguments(self_supervision: str, project_y: bool, use_predictor: bool
   if not kwargs.get("conditional", False):
     raise ValueError("S3GAN needs conditional=True: its labels are what it learns from.")
   penalty_fn = kwargs.get("penalty_fn", penalties.no_penalty)
-  if getattr(penalty_fn, "__wrapped__", penalty_fn) is not penalties.no_penalty:  # gin wraps
+  # A decorated penalty (a configured one, too) keeps the function in __wrapped__.
+  if inspect.unwrap(penalty_fn) is not penalties.no_penalty:
     raise ValueError("S3GAN takes no penalty_fn (compare_gan's S3GAN has no penalty term).")
 
 
