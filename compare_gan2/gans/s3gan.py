@@ -207,7 +207,9 @@ class S3GAN(modular_gan.ModularGAN):
   def real_labels(self, data: dict[str, tf.Tensor]) -> tf.Tensor:
     """One-hot labels (zero rows for -1), or the soft labels with `use_soft_labels`."""
     if not self.use_soft_labels:
-      return super().real_labels(data)
+      # Named, not super(): once in a long test session autograph resolved the traced
+      # zero-argument super() call to another converted method (build_heads).
+      return modular_gan.ModularGAN.real_labels(self, data)
     if "soft_labels" not in data:
       raise ValueError("S3GAN.use_soft_labels=True but the dataset yields no 'soft_labels': "
                        "set data.LabelOptions.soft_labels_file (compare_gan: soft_labeled_*).")
