@@ -164,7 +164,7 @@ def tfds_dataset(name: str, tfds_name: str, splits: tuple[str, str],
     keep: train-only filter on raw examples (compare_gan's `_train_filter_fn`).
     label_fn: (label, index) -> label in both splits, before `labels`.
     relabel: (label, seed) -> label at every read, in both splits.
-    train_examples, train_subset_seed: N examples only, first (`subset_examples`).
+    train_examples, train_subset_seed: N examples, before `keep` and labels (`subset_examples`).
   """
   has_labels = num_classes is not None
   train_source = tfds_source(tfds_name, splits[0], data_dir, has_labels)
