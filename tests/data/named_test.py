@@ -18,6 +18,7 @@ import tensorflow_datasets as tfds
 
 from compare_gan2 import data
 from compare_gan2 import registry
+from compare_gan2.data import base
 from compare_gan2.data import labels as labels_lib
 from compare_gan2.data import named
 from compare_gan2.data import pipeline
@@ -182,19 +183,20 @@ def test_tfds_label_subset_is_exact_per_class_on_two_replicas(tmp_path, two_repl
                                 np.floor(0.25 * np.bincount(true, minlength=10) + 0.5))
 
 
-def test_cifar10_seeded_subset_is_a_split_of_its_own_with_numpys_choice():
+def test_seeded_subset_is_a_split_of_its_own_with_numpys_choice():
   # The DiffAugment authors' 10% CIFAR-10: RandomState(0).choice(50000, 5000, replace=False).
-  chosen = sorted(np.random.RandomState(0).choice(50_000, 3, replace=False))
-  with tfds.testing.mock_data(num_examples=50_000):
-    full = named.cifar10()
-    subset = named.cifar10(train_examples=3, train_subset_seed=0)
-    images = {int(r["index"]): r["image"].numpy()
-              for r in full.train.source.canonical() if int(r["index"]) in chosen}
-    kept = list(subset.train.source.canonical())
+  full = base.StreamSource(open=lambda: tf.data.Dataset.range(20).map(
+      lambda i: {"image": tf.strings.as_string(i), "label": tf.cast(i % 3, tf.int32)}))
+  subset = named.subset_examples(full, 3, 20, seed=0)
+  kept = list(subset.canonical())
+  chosen = sorted(np.random.RandomState(0).choice(20, 3, replace=False))
   assert [int(r["index"]) for r in kept] == [0, 1, 2]  # renumbered: the subset is the split
-  assert [r["image"].numpy() for r in kept] == [images[c] for c in chosen]
-  assert subset.info.num_train_examples == 3 and subset.train.source.length == 3
-  assert "examples=3 subset_seed=0" in subset.train.source.identity()
+  assert [r["image"].numpy() for r in kept] == [str(c).encode() for c in chosen]
+  assert subset.length == 3 and named.subset_examples(full, 2, 20).length == 2
+  with tfds.testing.mock_data(num_examples=4):
+    dataset = named.cifar10(train_examples=3, train_subset_seed=0)
+  assert dataset.info.num_train_examples == 3
+  assert "examples=3 subset_seed=0" in dataset.train.source.identity()
   with pytest.raises(ValueError, match=r"train_examples must be an integer in \[1, 50000\]"):
     named.cifar10(train_examples=0)
 
