@@ -130,9 +130,13 @@ def file_identity(paths: list[str]) -> str:
   """
   parts = []
   for path in paths:
-    stat = tf.io.gfile.stat(path)
-    mtime = os.stat(path).st_mtime_ns if os.path.exists(path) else stat.mtime_nsec
-    parts.append(f"{path}:{stat.length}:{mtime}:{_ends_digest(path, stat.length)}")
+    if os.path.exists(path):  # a local file: one stat, with nanoseconds
+      local = os.stat(path)
+      length, mtime = local.st_size, local.st_mtime_ns
+    else:
+      remote = tf.io.gfile.stat(path)
+      length, mtime = remote.length, remote.mtime_nsec
+    parts.append(f"{path}:{length}:{mtime}:{_ends_digest(path, length)}")
   return ";".join(parts)
 
 
