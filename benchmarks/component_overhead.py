@@ -1,7 +1,7 @@
-r"""What each augmentation adds to a whole train step, against the plain step.
+r"""What each augmentation and regularizer adds to a whole train step, against the plain step.
 
     .venv/bin/python benchmarks/component_overhead.py [--rounds 3] [--steps 10] [--batch 64]
-        [--models DCGAN-32 "ResNet-CIFAR (SN, hinge)"]
+        [--models DCGAN-32 "ResNet-CIFAR (SN, hinge)"] [--components plain CR ...]
 
 benchmarks/augment_overhead.py times an augmentation per call; this times it
 where it runs: inside ModularGAN.train_step, on the reals and the fakes of the
@@ -13,7 +13,14 @@ before timing; rounds interleave the GANs so machine noise spreads over all.
 The table gives the median ms per bare tf.function step over rounds and the
 overhead over the plain step. Issue target: DiffAugment and ADA < 5% of the
 step. ADA runs at p = 0.5 with its controller on (its cost does not depend on
-p: every draw and the resampling run regardless). Not a test.
+p: every draw and the resampling run regardless). Each augmentation runs as
+by default: ADA compiled by XLA (augment.base.compiled), DiffAugment op by
+op; the "(op by op)" and "(XLA)" rows show the other choice. Regularizers: CR and bCR add D passes on
+transformed images (CR one on the reals; bCR one on reals and one on fakes),
+zCR a G pass and D passes on perturbed z, LeCam only a few reductions and two
+EMA assignments, top-k a global sort of D's fake logits in the G update
+(k at its start, the whole batch, so it costs the selection and no less). Not
+a test.
 """
 
 import argparse
@@ -29,6 +36,7 @@ import tensorflow as tf  # noqa: E402
 
 import train_step  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from compare_gan2 import augment  # noqa: E402
+from compare_gan2 import regularizers  # noqa: E402
 from compare_gan2.gans import modular_gan  # noqa: E402
 
 # Name -> the GAN's keyword arguments that add the component (fresh per GAN).
@@ -37,7 +45,17 @@ COMPONENTS = {
     "DiffAugment color,translation,cutout": lambda: {"augment": augment.DiffAugment()},
     "DiffAugment translation,cutout":
         lambda: {"augment": augment.DiffAugment("translation,cutout")},
+    "DiffAugment color,translation,cutout (XLA)":
+        lambda: {"augment": augment.DiffAugment(jit_compile=True)},
     "ADA bgc (p = 0.5)": lambda: {"augment": augment.ADA(initial_p=0.5)},
+    "ADA bgc (p = 0.5, op by op)":
+        lambda: {"augment": augment.ADA(initial_p=0.5, jit_compile=False)},
+    "CR (λ 10)": lambda: {"regularizers": [regularizers.CR()]},
+    "bCR (λ 10, 10)": lambda: {"regularizers": [regularizers.BCR()]},
+    "zCR (σ 0.05)": lambda: {"regularizers": [regularizers.ZCR()]},
+    "LeCam (λ 0.3, from step 0)": lambda: {"regularizers": [regularizers.LeCam(start_step=0)]},
+    "top-k (k = batch at the start)":
+        lambda: {"regularizers": [regularizers.TopK(steps_per_epoch=1000)]},
 }
 
 
@@ -73,10 +91,13 @@ def main() -> None:
   parser.add_argument("--batch", type=int, default=64)
   parser.add_argument("--models", nargs="*", default=list(train_step.MODELS),
                       choices=list(train_step.MODELS))
+  parser.add_argument("--components", nargs="*", default=list(COMPONENTS),
+                      choices=list(COMPONENTS), help="Always measured with 'plain'.")
   args = parser.parse_args()
+  components = {c: COMPONENTS[c] for c in COMPONENTS if c in {"plain", *args.components}}
   batch = train_step._batch(2 * args.batch)  # pylint: disable=protected-access
   steps = {(m, c): _traced(_gan(train_step.MODELS[m], make()), batch)
-           for m in args.models for c, make in COMPONENTS.items()}
+           for m in args.models for c, make in components.items()}
   times = {key: [] for key in steps}
   for _ in range(args.rounds):
     for key, step in steps.items():
@@ -85,7 +106,7 @@ def main() -> None:
   print("| model | component | median ms/step | vs plain |\n|---|---|---:|---:|")
   for model in args.models:
     plain = statistics.median(times[(model, "plain")])
-    for name in COMPONENTS:
+    for name in components:
       median = statistics.median(times[(model, name)])
       print(f"| {model} | {name} | {1000 * median:.0f} | {100 * (median / plain - 1):+.1f}% |")
 

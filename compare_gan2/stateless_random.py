@@ -28,9 +28,11 @@ _MANTISSA = 0x7FFFFF  # the low 23 bits, TensorFlow's Uint32ToFloat
 _BOX_MULLER_EPSILON = 1.0e-7  # BoxMullerFloat's floor of u1
 
 
-def _bits(count: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+def bits(count: tf.Tensor | int, seed: tf.Tensor) -> tf.Tensor:
+  """`count` uint32 Philox words; word i does not depend on `count` (counter-based)."""
   return tf.random.stateless_uniform([count], seed, minval=None, maxval=None, dtype=tf.uint32,
                                      alg="philox")
+
 
 
 def fold_in(seed: tf.Tensor, data: int | tf.Tensor) -> tf.Tensor:
@@ -47,22 +49,31 @@ def integers(shape: Sequence[int | tf.Tensor] | tf.Tensor, seed: tf.Tensor, minv
   if not minval < maxval:
     raise ValueError(f"integers needs minval < maxval, got [{minval}, {maxval}).")
   shape = tf.cast(tf.convert_to_tensor(shape), tf.int32)
-  offsets = _bits(tf.reduce_prod(shape), seed) % tf.constant(maxval - minval, tf.uint32)
+  offsets = bits(tf.reduce_prod(shape), seed) % tf.constant(maxval - minval, tf.uint32)
   return tf.reshape(minval + tf.cast(offsets, tf.int32), shape)
 
 
-def _unit(bits: tf.Tensor) -> tf.Tensor:
-  """[0, 1) float32 from the low 23 bits, exactly as TensorFlow's kernels."""
-  mantissa = tf.bitwise.bitwise_and(bits, tf.constant(_MANTISSA, tf.uint32))
+def unit(words: tf.Tensor) -> tf.Tensor:
+  """[0, 1) float32 from the low 23 bits of uint32 words, exactly as TensorFlow's kernels."""
+  mantissa = tf.bitwise.bitwise_and(words, tf.constant(_MANTISSA, tf.uint32))
   return tf.cast(mantissa, tf.float32) * (2.0 ** -23)
+
+
+
+def box_muller(first: tf.Tensor, second: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+  """Two N(0, 1) values from two uint32 words, as BoxMullerFloat (sin value, cos value)."""
+  u1 = tf.maximum(unit(first), _BOX_MULLER_EPSILON)
+  angle = 2.0 * math.pi * unit(second)
+  radius = tf.sqrt(-2.0 * tf.math.log(u1))
+  return radius * tf.sin(angle), radius * tf.cos(angle)
 
 
 def uniform(shape: Sequence[int | tf.Tensor] | tf.Tensor, seed: tf.Tensor, minval: float = 0.0,
             maxval: float = 1.0, dtype: tf.DType = tf.float32) -> tf.Tensor:
   """U[minval, maxval) of `shape`, equal to tf.random.stateless_uniform (Philox)."""
   shape = tf.cast(tf.convert_to_tensor(shape), tf.int32)
-  unit = tf.reshape(_unit(_bits(tf.reduce_prod(shape), seed)), shape)
-  return tf.cast(minval + (maxval - minval) * unit, dtype)
+  values = tf.reshape(unit(bits(tf.reduce_prod(shape), seed)), shape)
+  return tf.cast(minval + (maxval - minval) * values, dtype)
 
 
 def normal(shape: Sequence[int | tf.Tensor] | tf.Tensor, seed: tf.Tensor,
@@ -71,9 +82,6 @@ def normal(shape: Sequence[int | tf.Tensor] | tf.Tensor, seed: tf.Tensor,
   tf.random.stateless_normal (Philox) up to float rounding."""
   shape = tf.cast(tf.convert_to_tensor(shape), tf.int32)
   count = tf.reduce_prod(shape)
-  pairs = tf.reshape(_bits(count + count % 2, seed), [-1, 2])
-  u1 = tf.maximum(_unit(pairs[:, 0]), _BOX_MULLER_EPSILON)
-  angle = 2.0 * math.pi * _unit(pairs[:, 1])
-  radius = tf.sqrt(-2.0 * tf.math.log(u1))
-  values = tf.reshape(tf.stack([radius * tf.sin(angle), radius * tf.cos(angle)], axis=1), [-1])
+  pairs = tf.reshape(bits(count + count % 2, seed), [-1, 2])
+  values = tf.reshape(tf.stack(box_muller(pairs[:, 0], pairs[:, 1]), axis=1), [-1])
   return stddev * tf.reshape(values[:count], shape)

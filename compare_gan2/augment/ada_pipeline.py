@@ -39,7 +39,6 @@ _COLOR = dict(brightness=1.0, contrast=1.0, lumaflip=1.0, hue=1.0, saturation=1.
 # Pipeline name -> probability multiplier of each op (train.py's augpipe_specs).
 PIPELINES = {"blit": _BLIT, "geom": _GEOM, "color": _COLOR, "bg": {**_BLIT, **_GEOM},
              "bgc": {**_BLIT, **_GEOM, **_COLOR}}
-STREAMS = {op: index for index, op in enumerate(_OPS)}  # each op's random stream
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,11 +92,20 @@ def rotate_2d(cos: tf.Tensor, sin: tf.Tensor) -> tf.Tensor:
   return matrices([cos, -sin, 0], [sin, cos, 0], [0, 0, 1])
 
 
+# Each op's columns in a call's draws.Table: a gate word, then up to 4 parameter
+# words (a normal of width w takes 2w); the post-rotation has its own block.
+_BLOCK = 5
+_COLUMNS = {op: _BLOCK * index for index, op in enumerate((*_OPS, "rotate_post"))}
+
+
 class Draw:
-  """Per-example parameters of one pipeline call: gated draws from each op's stream."""
+  """Per-example parameters of one pipeline call: gated draws from each op's
+  fixed columns of one table (draws.Table), so the ops of a pipeline never
+  change each other's draws."""
 
   def __init__(self, batch: tf.Tensor, seed: tf.Tensor, p: tf.Tensor, multipliers: dict):
     self.batch, self.seed, self.p, self.multipliers = batch, seed, p, multipliers
+    self.table = draws.Table(batch, seed, _BLOCK * len(_COLUMNS))
 
   def on(self, op: str) -> bool:
     """Whether the pipeline has `op` at all (a static choice, unlike its gate)."""
@@ -107,20 +115,16 @@ class Draw:
     """`value` [B, k] where U[0, 1) < probability (default p x multiplier), else `disabled`."""
     if probability is None:
       probability = self.p * self.multipliers[op]
-    chosen = draws.uniform(self.batch, self.stream(op, 1)) < probability
+    chosen = self.table.uniform(_COLUMNS[op]) < probability
     return tf.where(chosen, value, tf.cast(disabled, value.dtype))
 
-  def stream(self, op: str, part: int = 0) -> tf.Tensor:
-    """The seed of `op`'s draw `part` (0: its parameters, 1: its gate)."""
-    return draws.stream(draws.stream(self.seed, STREAMS[op]), part)
-
   def uniform(self, op: str, low: float, high: float, width: int = 1, then=None) -> tf.Tensor:
-    """`op`'s U[low, high) parameters [B, width] (draws.uniform)."""
-    return draws.uniform(self.batch, self.stream(op), low, high, width, then)
+    """`op`'s U[low, high) parameters [B, width] (draws.Table.uniform)."""
+    return self.table.uniform(_COLUMNS[op] + 1, low, high, width, then)
 
   def normal(self, op: str, std: float, width: int = 1, then=None) -> tf.Tensor:
-    """`op`'s N(0, std²) parameters [B, width] (draws.normal)."""
-    return draws.normal(self.batch, self.stream(op), std, width, then)
+    """`op`'s N(0, std²) parameters [B, width] (draws.Table.normal)."""
+    return self.table.normal(_COLUMNS[op] + 1, std, width, then)
 
 
 def _exp2(v: tf.Tensor) -> tf.Tensor:
@@ -163,10 +167,9 @@ def general_matrix(d: Draw, height: int, width: int, r: Ranges) -> tf.Tensor:
   if d.on("aniso"):
     s = d.gate("aniso", d.normal("aniso", r.aniso_std, then=_exp2), 1.0)[:, 0]
     g_inv = compose(g_inv, scale_2d(1 / s, s))
-  if d.on("rotate"):  # post-rotation: its own draws, from a second stream of the op
-    post = Draw(d.batch, d.stream("rotate", 2), d.p, {"rotate": 1.0})
-    cs = post.gate("rotate", post.uniform("rotate", -math.pi * r.rotate_max,
-                                          math.pi * r.rotate_max, then=_cos_sin), [1.0, 0.0], p_rot)
+  if d.on("rotate"):  # post-rotation: its own draws, from its own columns
+    cs = d.gate("rotate_post", d.uniform("rotate_post", -math.pi * r.rotate_max,
+                                         math.pi * r.rotate_max, then=_cos_sin), [1.0, 0.0], p_rot)
     g_inv = compose(g_inv, rotate_2d(cs[:, 0], cs[:, 1]))
   if d.on("xfrac"):
     t = d.gate("xfrac", d.normal("xfrac", r.xfrac_std, width=2), 0.0)
@@ -258,10 +261,10 @@ def apply_color(images: tf.Tensor, c: tf.Tensor) -> tf.Tensor:
   c = tf.cast(c, images.dtype)
   signed = images * 2 - 1
   if channels == 3:
-    pixels = tf.reshape(signed, [tf.shape(images)[0], -1, 3])
-    pixels = tf.concat([pixels, tf.ones_like(pixels[..., :1])], axis=-1)  # (r, g, b, 1)
-    out = tf.reshape(tf.linalg.matrix_transpose(
-        compose(c[:, :3, :], tf.linalg.matrix_transpose(pixels))), tf.shape(images))
+    pixels = tf.reshape(signed, [tf.shape(images)[0], -1, 3])  # rows (r, g, b)
+    # c @ (r, g, b, 1) as rows @ c[:3, :3]ᵀ + c[:3, 3]: no transposes or ones column.
+    out = tf.matmul(pixels, c[:, :3, :3], transpose_b=True) + c[:, tf.newaxis, :3, 3]
+    out = tf.reshape(out, tf.shape(images))
   elif channels == 1:
     rows = tf.reduce_mean(c[:, :3, :], axis=1)  # [B, 4]
     gain = tf.reduce_sum(rows[:, :3], axis=1)

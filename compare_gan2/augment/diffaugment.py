@@ -128,6 +128,16 @@ def parse_policy(policy: str) -> tuple[str, ...]:
   return parts
 
 
+def apply(images: tf.Tensor, seed: tf.Tensor, parts: tuple[str, ...]) -> tf.Tensor:
+  """The ops of policy `parts` (parse_policy) in the authors' order, each on its own stream."""
+  for op in (op for part in parts for op in POLICIES[part]):
+    images = op(images, draws.stream(seed, _STREAMS[op]))
+  return images
+
+
+_apply_compiled = base.compiled(apply)
+
+
 @base.register("DiffAugment")
 class DiffAugment(base.Augmentation):
   """DiffAugment with a comma-separated policy of 'color', 'translation', 'cutout'.
@@ -136,18 +146,22 @@ class DiffAugment(base.Augmentation):
     policy: e.g. "color,translation,cutout" (the authors' choice for small
       datasets, the default), "translation,cutout" (their BigGAN CIFAR runs) or
       "translation" (their BigGAN ImageNet runs); "" applies nothing, as theirs.
+    jit_compile: run the ops compiled by XLA (base.compiled). Off by default:
+      alone XLA halves their cost, but inside a CPU train step it measured
+      slower than op by op (benchmarks/component_overhead.py; docs/performance.md).
     name: the component's name (it holds no state).
   """
 
-  def __init__(self, policy: str = "color,translation,cutout", name: str = "diff_augment"):
+  def __init__(self, policy: str = "color,translation,cutout", jit_compile: bool = False,
+               name: str = "diff_augment"):
     super().__init__(name=name)
-    self.policy = policy
-    self._ops = [op for part in parse_policy(policy) for op in POLICIES[part]]
+    self.policy, self.jit_compile = policy, jit_compile
+    self._parts = parse_policy(policy)
 
   def __call__(self, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Augments float images [B, H, W, C] in [0, 1] with this step's seed [2]."""
     images = tf.convert_to_tensor(images)
     draws.check_images(images, f"DiffAugment({self.policy!r})")
-    for op in self._ops:
-      images = op(images, draws.stream(seed, _STREAMS[op]))
-    return images
+    if not self._parts:
+      return images
+    return (_apply_compiled if self.jit_compile else apply)(images, seed, self._parts)
