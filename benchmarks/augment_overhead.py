@@ -7,7 +7,9 @@ and forward + backward (the gradient w.r.t. the images, which G's update pays),
 with a fresh seed per call; the table gives the median over rounds of the mean
 ms per call. "none" is the identity (a tf.function's own call overhead). ADA
 runs at p = 1 (every op on every image: its most expensive case; its cost does
-not depend on p, since every draw and the resampling run regardless). Not a test.
+not depend on p, since every draw and the resampling run regardless). Each
+runs as by default (DiffAugment op by op, ADA compiled by XLA); the "(XLA)" and
+"(op by op)" rows show the other choice. Not a test.
 """
 
 import argparse
@@ -29,10 +31,12 @@ def _ways() -> dict:
   ways = {"none": identity}
   for policy in ("color", "translation", "cutout", "translation,cutout", "color,translation,cutout"):
     ways[f"DiffAugment {policy}"] = augment.DiffAugment(policy)
-  for pipeline in ("blit", "geom", "color", "bgc"):
-    ada = augment.ADA(pipeline=pipeline, initial_p=1.0)
+  ways["DiffAugment color,translation,cutout (XLA)"] = augment.DiffAugment(jit_compile=True)
+  for pipeline, jit_compile in (("blit", True), ("geom", True), ("color", True), ("bgc", True),
+                                ("bgc", False)):
+    ada = augment.ADA(pipeline=pipeline, initial_p=1.0, jit_compile=jit_compile)
     ada.build_for(None)  # its state, which a GAN would build
-    ways[f"ADA {pipeline} (p=1)"] = ada
+    ways[f"ADA {pipeline} (p=1{'' if jit_compile else ', op by op'})"] = ada
   return ways
 
 

@@ -96,3 +96,40 @@ def test_the_link_check_reports_missing_files_and_headings(tmp_path):
   problems = broken_links(page)
   assert [p.split(": ")[1].split(" ")[0] for p in problems] == [
       "missing.md", "other.md#install", "#not-a-heading"], problems
+
+
+# docs/regularization.md's summary table against the code: the gin names, every
+# registered augmentation and regularizer, and every default a user can bind.
+_ROW = re.compile(r"^\| (?P<method>[^|]+) \| (?P<paper>[^|]+) "
+                  r"\| `(?P<gin>[\w.]+)` \| (?P<defaults>[^|]*) \|")
+_DEFAULT = re.compile(r"`(\w+) = ([^`]+)`")
+# Parameters the table leaves to the method's section: the component's name and ADA's
+# Ranges (a dataclass of distributions, no literal).
+_UNLISTED = {"name", "ranges"}
+
+
+def _summary_rows() -> dict[str, dict[str, str]]:
+  """gin name -> {parameter: default as the table writes it}."""
+  text = (ROOT / "docs" / "regularization.md").read_text(encoding="utf-8")
+  table = text.split("## Summary", 1)[1].split("\n## ", 1)[0]
+  return {row["gin"]: dict(_DEFAULT.findall(row["defaults"]))
+          for row in map(_ROW.match, table.split("\n")) if row}
+
+
+def _documented_default(value: object) -> str:
+  return value.__name__ if callable(value) else repr(value).replace("'", '"')
+
+
+def test_regularization_summary_lists_every_component_with_its_code_defaults():
+  import inspect
+
+  from compare_gan2 import augment, regularizers
+  rows = _summary_rows()
+  classes = {**{f"augment.{augment.get(n).__name__}": augment.get(n) for n in augment.names()},
+             **{f"regularizers.{n}": cls for n, cls in regularizers.registered().items()}}
+  assert sorted(rows) == sorted(classes), "docs/regularization.md ## Summary vs the registries"
+  for gin_name, cls in classes.items():
+    params = inspect.signature(cls.__init__).parameters.values()
+    code = {p.name: _documented_default(p.default) for p in params
+            if p.default is not inspect.Parameter.empty and p.name not in _UNLISTED}
+    assert rows[gin_name] == code, f"docs/regularization.md ## Summary, row {gin_name}"

@@ -87,7 +87,7 @@ class Table:
 
   def normal(self, column: int, stddev: float, width: int = 1,
              then: Callable[[tf.Tensor], tf.Tensor] | None = None) -> tf.Tensor:
-    """float32 N(0, stddev²) [batch, width] by Box–Muller from columns [column, column + 2·width)."""
+    """float32 N(0, stddev²) [batch, width], Box–Muller on columns [column, column + 2·width)."""
     words = self._take(column, 2 * width)
     values = stddev * stateless_random.box_muller(words[:, :width], words[:, width:])[0]
     return self._local(values if then is None else then(values))
