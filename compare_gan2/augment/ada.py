@@ -54,8 +54,8 @@ class ADA(base.Augmentation):
     interval: D steps between adjustments (4, the paper's).
     kimg: thousands of images over which p can move by 1 (500, the paper's).
     ranges: parameter distributions (default: the paper's).
-    jit_compile: run the pipeline compiled by XLA (base.compiled: a quarter of
-      the forward cost on CPU); False runs it op by op.
+    jit_compile: run the pipeline compiled by XLA (base.compiled: less than
+      half the forward cost on CPU); False runs it op by op.
     name: the component's name, the scope of its checkpoint keys ("ada").
   """
 

@@ -73,21 +73,21 @@ def compiled(fn: Callable[..., tf.Tensor]) -> Callable[..., tf.Tensor]:
   """A pure augmentation function `fn(images, seed, *static)` compiled by XLA.
 
   Why: an augmentation is hundreds of small ops on a few hundred kilobytes
-  (per-example draws, index arithmetic, gathers); TensorFlow's executor pays
-  per op, XLA fuses them into a few loops. Measured alone on 64 32x32 images,
-  2 CPU cores (benchmarks/augment_overhead.py): ADA 'bgc' forward 9.8 -> 2.2
-  ms, with backward 15.3 -> 8.2 ms; DiffAugment's three policies 4.2 -> 1.9 ms
-  and 6.0 -> 4.5 ms. Inside a whole CPU train step ADA's gain remained
-  (about 3% of a DCGAN step) and DiffAugment's fell within the noise
-  (benchmarks/component_overhead.py, docs/regularization.md "Cost"), so ADA
-  compiles by default and DiffAugment does not. Compiling costs about 1 s
-  (DiffAugment) to 2 s (ADA) per image shape, and again for the backward
-  pass; made at module level, one compilation serves every instance in the
-  process. Under an XLA-compiled train step (TPUStrategy) the inner
-  compilation is part of the outer one. The compiled function is
-  deterministic, so resume stays bitwise exact; it is not bitwise equal to
-  the uncompiled one (XLA rounds some fused arithmetic otherwise, ~1e-5).
-  Static arguments (policy, pipeline) must be hashable.
+  (per-example draws, index arithmetic, gathers); TensorFlow's executor pays per op,
+  XLA fuses them into a few loops. Measured alone on 64 32x32 images, 2 CPU
+  cores (benchmarks/augment_overhead.py, December 2026): ADA 'bgc' forward 9.9
+  -> 4.2 ms, with backward 11.7 -> 8.3 ms; DiffAugment's three policies 7.2 ->
+  3.1 ms and 7.7 -> 5.0 ms. Inside a whole CPU train step ADA's gain was about
+  3% of a DCGAN step (within the noise on ResNet-CIFAR) and DiffAugment's fell
+  within the noise (benchmarks/component_overhead.py, docs/regularization.md
+  "Cost"), so ADA compiles by default and DiffAugment does not. Compiling costs
+  about 1 s (DiffAugment) to 2 s (ADA) per image shape, and again for the
+  backward pass; made at module level, one compilation serves every instance in
+  the process. Under an XLA-compiled train step (TPUStrategy) the inner
+  compilation is part of the outer one. The compiled function is deterministic,
+  so resume stays bitwise exact; it is not bitwise equal to the uncompiled one
+  (XLA rounds some fused arithmetic otherwise, ~1e-5). Static arguments (policy,
+  pipeline) must be hashable.
   """
   return tf.function(fn, jit_compile=True, autograph=False)
 
