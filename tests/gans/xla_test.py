@@ -3,7 +3,8 @@
 TPUStrategy compiles the replica step with XLA, so an op without an XLA kernel,
 a data-dependent shape or a host call fails only there. Here `train_step` of
 every GAN class (ModularGAN, SSGAN, MSGAN, and S3GAN with co-training and with
-soft labels) and of every penalty of the registry is compiled with
+soft labels), of every penalty of the registry and of every augmentation and
+regularizer (compare_gan2/augment, compare_gan2/regularizers) is compiled with
 `tf.function(jit_compile=True)` at tiny sizes on CPU, and one step must agree
 with the plain `tf.function` step to float tolerance; so must a BigGAN G and D
 (hierarchical z, conditional BN, attention in both, projection; no penalty, to
@@ -30,8 +31,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from compare_gan2 import augment
 from compare_gan2 import losses
 from compare_gan2 import penalties
+from compare_gan2 import regularizers
 from compare_gan2 import testing
 from compare_gan2 import train_lib
 from compare_gan2.architectures import resnet_biggan
@@ -54,6 +57,19 @@ S3GANS = {
     "S3GAN-co-training": {"project_y": True, "use_predictor": True, "use_soft_pred": True},
     "S3GAN-soft-labels": {"use_soft_labels": True},
 }
+# Each component's constructor arguments: active from the first step, so the step compiles
+# and runs all of its work (ADA at p 0.5 adjusting every step, LeCam's term, top-k's sort).
+COMPONENT_ARGS = {"ADA": {"initial_p": 0.5, "interval": 1}, "LeCam": {"start_step": 0},
+                  "TopK": {"steps_per_epoch": 1}}
+
+
+def _components() -> dict:
+  """name -> a function making the GAN keyword arguments that add it (fresh per GAN)."""
+  made = {name: (lambda name=name: {"augment": augment.get(name)(**COMPONENT_ARGS.get(name, {}))})
+          for name in augment.names()}
+  for name, cls in regularizers.registered().items():
+    made[name] = lambda name=name, cls=cls: {"regularizers": [cls(**COMPONENT_ARGS.get(name, {}))]}
+  return made
 
 
 def _batch(size=8, shape=SHAPE, seed=0):
@@ -102,6 +118,13 @@ def _assert_xla_matches_plain(make, batch, rtol=1e-4, atol=1e-5):
 def test_every_penalty_compiles_with_xla_and_matches(penalty_fn):
   """Every penalty of the registry (SSGAN and MSGAN call it the same way)."""
   _assert_xla_matches_plain(lambda: _tiny(modular_gan.ModularGAN, penalty_fn), _batch())
+
+
+@pytest.mark.parametrize("name", sorted(_components()))
+def test_every_augmentation_and_regularizer_compiles_with_xla_and_matches(name):
+  """Inside ModularGAN's step (SSGAN, MSGAN and S3GAN call them the same way)."""
+  make = _components()[name]
+  _assert_xla_matches_plain(lambda: _tiny(modular_gan.ModularGAN, **make()), _batch())
 
 
 @pytest.mark.parametrize("name", sorted(GANS))
