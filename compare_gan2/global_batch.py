@@ -48,8 +48,13 @@ def per_example(draw: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], local_rows: t
   Returns:
     Rows [r·local_rows, (r+1)·local_rows) of draw(local_rows·N, seed).
   """
-  index, replicas = replica()
-  values = draw(local_rows * replicas, seed)
+  _, replicas = replica()
+  return local(draw(local_rows * replicas, seed), local_rows)
+
+
+def local(values: tf.Tensor, local_rows: tf.Tensor | int) -> tf.Tensor:
+  """This replica's rows [r·local_rows, (r+1)·local_rows) of `values` made for the global batch."""
+  index, _ = replica()
   return values[index * local_rows:(index + 1) * local_rows]
 
 

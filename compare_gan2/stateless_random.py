@@ -34,7 +34,6 @@ def bits(count: tf.Tensor | int, seed: tf.Tensor) -> tf.Tensor:
                                      alg="philox")
 
 
-
 def fold_in(seed: tf.Tensor, data: int | tf.Tensor) -> tf.Tensor:
   """A new seed [2] from `seed` and `data`, equal to
   tf.random.experimental.stateless_fold_in (whose default is Philox on CPU/GPU)."""
@@ -57,7 +56,6 @@ def unit(words: tf.Tensor) -> tf.Tensor:
   """[0, 1) float32 from the low 23 bits of uint32 words, exactly as TensorFlow's kernels."""
   mantissa = tf.bitwise.bitwise_and(words, tf.constant(_MANTISSA, tf.uint32))
   return tf.cast(mantissa, tf.float32) * (2.0 ** -23)
-
 
 
 def box_muller(first: tf.Tensor, second: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

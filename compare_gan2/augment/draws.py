@@ -66,15 +66,15 @@ class Table:
 
   def __init__(self, batch: tf.Tensor | int, seed: tf.Tensor, columns: int):
     self.batch, self.columns = batch, columns
-    self._index, replicas = global_batch.replica()
+    _, replicas = global_batch.replica()
     self._words = tf.reshape(stateless_random.bits(batch * replicas * columns, seed),
                              [-1, columns])
 
   def _local(self, values: tf.Tensor) -> tf.Tensor:
-    return values[self._index * self.batch:(self._index + 1) * self.batch]
+    return global_batch.local(values, self.batch)
 
   def _take(self, column: int, width: int) -> tf.Tensor:
-    if not 0 <= column and column + width <= self.columns:
+    if not (0 <= column and column + width <= self.columns):
       raise ValueError(f"Table columns [{column}, {column + width}) lie outside its "
                        f"{self.columns} columns.")
     return self._words[:, column:column + width]
