@@ -116,7 +116,7 @@ def test_isotropic_scaling_draws_2_to_the_normal_and_builds_the_inverse_matrix()
   d = ada_pipeline.Draw(tf.constant(6), SEED, tf.constant(1.0), {"scale": 1.0})
   g_inv = ada_pipeline.general_matrix(d, 8, 8, ada_pipeline.Ranges()).numpy()
   s = 2.0 ** _table_normal(6, "scale", 0.2)
-  np.testing.assert_allclose(g_inv, [np.diag([1 / v, 1 / v, 1]) for v in s], rtol=1e-5)
+  np.testing.assert_allclose(g_inv, [np.diag([1 / v, 1 / v, 1]) for v in s], rtol=1e-6)
 
 
 def test_rotation_and_anisotropic_scaling_resample_as_scipy():
