@@ -1,9 +1,15 @@
 """The documentation holds together: README.md stays a short front door that links every
 page of docs/, and every relative link in README.md and docs/*.md reaches an existing file
-and, for a `#fragment` into Markdown, an existing heading (GitHub's anchor for it)."""
+and, for a `#fragment` into Markdown, an existing heading (GitHub's anchor for it); and
+docs/regularization.md's summary names every registered augmentation and regularizer
+with the defaults its constructor has."""
 
+import inspect
 import pathlib
 import re
+
+from compare_gan2 import augment
+from compare_gan2 import regularizers
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README_MAX_LINES = 220
@@ -121,9 +127,6 @@ def _documented_default(value: object) -> str:
 
 
 def test_regularization_summary_lists_every_component_with_its_code_defaults():
-  import inspect
-
-  from compare_gan2 import augment, regularizers
   rows = _summary_rows()
   classes = {**{f"augment.{augment.get(n).__name__}": augment.get(n) for n in augment.names()},
              **{f"regularizers.{n}": cls for n, cls in regularizers.registered().items()}}
